@@ -1,0 +1,50 @@
+# The README's two commands: `make run` (every lab, quick budget) and `make test`.
+# Both create .venv when missing and install what they need; nothing is done by hand.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DLTP   := $(VENV)/bin/dltp
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+PYTEST := $(PY) -m pytest
+
+.PHONY: run test test-models bench paper install install-test clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+
+# torch is installed first and alone so that nothing can resolve another (CUDA) build.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) torch==2.13.0
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e '.[test,jax,tensorflow]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(DLTP) run all --quick
+	@echo
+	@echo "Results are tracked in MLflow ($${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db})."
+	@echo "Open them with:   $(DLTP) ui      (then http://127.0.0.1:5000)"
+	@echo "Results page:     $(DLTP) report"
+
+# The whole suite runs under the default backend (torch); the model-level tests run again
+# under jax and tensorflow, since every model must work on the three backends.
+test: install-test
+	KERAS_BACKEND=torch $(PYTEST) tests
+	KERAS_BACKEND=jax $(PYTEST) tests/models
+	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
+
+bench: install-test
+	$(PY) bench/run_all.py
+
+paper: install
+	$(DLTP) paper
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info

@@ -1,0 +1,3 @@
+from dltp.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""The `dltp` command: list, run, ui, and the commands the labs add (serve, sweep, report, paper).
+
+Exit codes: 0 success, 1 an experiment failed, 2 bad usage or input (a clear message, never a
+stack trace), 130 interrupted (Ctrl-C or SIGTERM; the MLflow run is marked KILLED).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+
+from dltp import registry
+from dltp.errors import DltpError
+
+# Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
+# and keeps its heavy imports inside main, so that building the parser stays instant.
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _public(result: dict) -> dict:
+    """Drop bulky arrays from a result before printing; keep every scalar figure."""
+    import numpy as np
+
+    out = {}
+    for key, value in result.items():
+        if isinstance(value, np.ndarray) and value.size > 64:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            value = None
+        out[key] = _public(value) if isinstance(value, dict) else value
+    return out
+
+
+def _summary(result: dict) -> str:
+    skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback"}
+    figures = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+               for k, v in result.items() if k not in skip and isinstance(v, (int, float, str))][:8]
+    where = f"{result.get('dataset', '?')}{' (fallback)' if result.get('dataset_fallback') else ''}"
+    run = f" run {result['run_id']}" if result.get("run_id") else ""
+    return f"{result.get('experiment')}: {', '.join(figures)} [{where}, {result.get('backend', '?')}]{run}"
+
+
+def cmd_list(args) -> int:
+    width = max(len(e.id) for e in registry.EXPERIMENTS)
+    for exp in registry.EXPERIMENTS:
+        print(f"{exp.id:<{width}}  {exp.lab.upper():<4}  {exp.description}")
+    print(f"{'all':<{width}}  ---   every experiment above; a lab id (e.g. tp2) runs that lab")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from dltp.config import RunConfig
+
+    units = registry.plan(args.target)
+    if args.resume and len(units) != 1:
+        raise DltpError("--resume continues one run: name one experiment")
+    given = {name: getattr(args, name) for name in registry.OPTIONS if getattr(args, name) is not None}
+    allowed = set().union(*(registry.options_for(u) for u in units))
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        flags = ", ".join(registry.OPTIONS[n].flag for n in unknown)
+        raise DltpError(f"{flags} does not apply to {args.target}")
+    for name in ("epochs", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
+    cfg = RunConfig(epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, quick=args.quick,
+                    seed=args.seed, resume=args.resume, options=given)
+    results, failed = [], []
+    for unit in units:
+        start = time.perf_counter()
+        print(f"== {unit} ==", flush=True)
+        try:
+            result = registry.runner(unit)(cfg)
+        except (DltpError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # one broken experiment must not hide the others' results
+            if len(units) == 1:
+                raise
+            traceback.print_exc()
+            failed.append(unit)
+            print(f"{unit} FAILED: {exc}", file=sys.stderr)
+            continue
+        result = _public(result)
+        result.setdefault("seconds", round(time.perf_counter() - start, 2))
+        results.append(result)
+        print(_summary(result), flush=True)
+    if len(units) > 1:
+        print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if args.json:
+        payload = results[0] if len(units) == 1 else {"experiment": args.target, "results": results,
+                                                      "failed": failed}
+        print(json.dumps(payload, default=_json_default))
+    return 1 if failed else 0
+
+
+def cmd_ui(args) -> int:
+    from dltp.tracking import tracking_uri
+
+    argv = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri(),
+            "--host", args.host, "--port", str(args.port)]
+    print(f"MLflow UI on http://{args.host}:{args.port} (store: {tracking_uri()})", flush=True)
+    os.execv(sys.executable, argv)
+    return 0  # pragma: no cover
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dltp", description="Deep Learning Engineering labs TP1-TP5.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("list", help="every experiment id").set_defaults(func=cmd_list)
+
+    run = sub.add_parser("run", help="run an experiment, a lab or all")
+    run.add_argument("target", help="experiment id (tp1, tp2.optimizers, ...), lab id (tp2) or all")
+    run.add_argument("--epochs", type=int, help="training epochs (default: the original recipe)")
+    run.add_argument("--batch-size", type=int, help="mini-batch size (default: the original recipe)")
+    run.add_argument("--dataset", help="dataset name; when given, a missing dataset is an error")
+    run.add_argument("--quick", action="store_true", help="small budget: smoke runs and CI")
+    run.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
+    run.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
+    for name, opt in registry.OPTIONS.items():
+        run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=opt.help)
+    run.set_defaults(func=cmd_run)
+
+    ui = sub.add_parser("ui", help="MLflow UI on the same tracking store")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.set_defaults(func=cmd_ui)
+
+    for name, (module, help_text) in COMMANDS.items():
+        mod = importlib.import_module(module)
+        cmd = sub.add_parser(name, help=help_text)
+        mod.add_arguments(cmd)
+        cmd.set_defaults(func=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        return args.func(args) or 0
+    except DltpError as exc:
+        print(f"dltp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dltp: interrupted; the run was marked KILLED (resume it with --resume RUN_ID)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,59 @@
+"""Datasets by name, with the resolution and fallback rules of DESIGN.md.
+
+``load_images(None)`` means "the lab's default dataset, whatever works": if its files are missing
+and cannot be downloaded, a bundled or generated stand-in is used *loudly* (warning on stderr, and
+``ImageData.fallback_from`` set so the run is tagged). ``load_images("mnist")`` means the user asked
+for MNIST: then a missing dataset is an error that says where to put the files.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+from dltp.data.base import ImageData, data_dir
+from dltp.errors import DatasetUnavailable, DltpError
+
+# name -> (loader, offline stand-in). Labs add their own datasets with `register`.
+_LOADERS: dict[str, tuple[Callable[[], ImageData], str | None]] = {}
+
+
+def register(name: str, loader: Callable[[], ImageData], fallback: str | None = None) -> None:
+    _LOADERS[name] = (loader, fallback)
+
+
+def names() -> list[str]:
+    return sorted(_LOADERS)
+
+
+def load_images(name: str | None, default: str = "mnist") -> ImageData:
+    explicit = name is not None
+    name = (name or default).replace("-", "_")
+    if name not in _LOADERS:
+        raise DltpError(f"unknown dataset {name!r}; known datasets: {', '.join(names())}")
+    loader, fallback = _LOADERS[name]
+    try:
+        return loader()
+    except DatasetUnavailable as exc:
+        if explicit or fallback is None:
+            raise
+        print(f"WARNING: {exc}\nWARNING: falling back to the bundled {fallback!r} dataset; "
+              f"results are NOT comparable with {name}. Name the dataset (--dataset {name}) to "
+              f"make this an error instead.", file=sys.stderr)
+        data = load_images(fallback)
+        data.fallback_from = name
+        return data
+
+
+def _register_builtin() -> None:
+    from dltp.data.digits import load_digits
+    from dltp.data.mnist import load_fashion_mnist, load_mnist
+
+    register("mnist", load_mnist, fallback="digits")
+    register("fashion_mnist", load_fashion_mnist, fallback="digits")
+    register("digits", load_digits)
+
+
+_register_builtin()
+
+__all__ = ["ImageData", "data_dir", "load_images", "names", "register"]

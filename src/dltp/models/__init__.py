@@ -1,0 +1,1 @@
+"""Model builders, one module per architecture family; Keras layers and keras.ops only."""

@@ -1,0 +1,180 @@
+"""MLflow tracking shared by every lab: runs that always end with an honest status, per-epoch
+metrics, figures and JSON artifacts, and the model registry.
+
+The store is MLflow's own default (``sqlite:///mlflow.db`` in the working directory) unless
+MLFLOW_TRACKING_URI says otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def setup() -> None:
+    mlflow.set_tracking_uri(tracking_uri())
+
+
+def client() -> MlflowClient:
+    setup()
+    return MlflowClient()
+
+
+def git_commit() -> str | None:
+    """The commit of the dltp checkout, when it runs from one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def backend() -> str:
+    import keras
+
+    return keras.backend.backend()
+
+
+def _flatten(params: dict[str, Any]) -> dict[str, str]:
+    return {k: (json.dumps(v) if isinstance(v, (list, dict, tuple)) else str(v))[:6000]
+            for k, v in params.items() if v is not None}
+
+
+@contextlib.contextmanager
+def run(experiment: str, *, run_name: str | None = None, params: dict[str, Any] | None = None,
+        tags: dict[str, Any] | None = None, data=None, seed: int | None = None,
+        resume_run_id: str | None = None, parent_run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
+    """An MLflow run that always ends with the right status.
+
+    Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt) ends it KILLED, any other
+    exception FAILED; what was logged until then stays. ``data`` (an ImageData-like object with
+    ``name`` and ``fallback_from``) and ``seed`` are logged the same way by every lab.
+    """
+    setup()
+    mlflow.set_experiment(experiment)
+    all_tags = {"dltp.backend": backend()}
+    commit = git_commit()
+    if commit:
+        all_tags["mlflow.source.git.commit"] = commit
+    if data is not None and getattr(data, "fallback_from", None):
+        all_tags["dataset.fallback"] = f"{data.fallback_from} unavailable, used {data.name}"
+    all_tags.update({k: str(v) for k, v in (tags or {}).items()})
+    if resume_run_id:
+        active = mlflow.start_run(run_id=resume_run_id)
+    else:
+        nested = parent_run_id is not None or mlflow.active_run() is not None
+        active = mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent_run_id)
+    try:
+        mlflow.set_tags(all_tags)
+        if not resume_run_id:
+            base = {"backend": backend(), "seed": seed, "git_commit": commit}
+            if data is not None:
+                base.update(dataset=data.name, dataset_fallback=bool(getattr(data, "fallback_from", None)))
+            mlflow.log_params(_flatten({**base, **(params or {})}))
+        yield active
+    except KeyboardInterrupt:
+        mlflow.end_run(status="KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    else:
+        mlflow.end_run(status="FINISHED")
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    clean = {k: float(v) for k, v in metrics.items() if v is not None}
+    if clean:
+        mlflow.log_metrics(clean, step=step)
+
+
+def log_figure(fig, artifact_file: str) -> None:
+    """Save a matplotlib figure as a PNG artifact and close it."""
+    import matplotlib.pyplot as plt
+
+    mlflow.log_figure(fig, artifact_file)
+    plt.close(fig)
+
+
+def log_json(obj: Any, artifact_file: str) -> None:
+    mlflow.log_dict(obj, artifact_file)
+
+
+def log_text(text: str, artifact_file: str) -> None:
+    mlflow.log_text(text, artifact_file)
+
+
+def log_keras_model(model, artifact_dir: str = "model", extra_files: dict[str, Any] | None = None) -> str:
+    """Log ``model`` as ``<artifact_dir>/model.keras`` (+ JSON side files); return the artifact URI."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(os.path.join(tmp, "model.keras"))
+        for name, obj in (extra_files or {}).items():
+            with open(os.path.join(tmp, name), "w") as f:
+                json.dump(obj, f)
+        mlflow.log_artifacts(tmp, artifact_dir)
+    return f"{mlflow.get_artifact_uri()}/{artifact_dir}"
+
+
+def metric_history(run_id: str, key: str) -> list[float]:
+    """The per-epoch values of ``key`` in ``run_id``, ordered by step."""
+    hist = client().get_metric_history(run_id, key)
+    by_step = {m.step: m.value for m in sorted(hist, key=lambda m: m.timestamp)}
+    return [by_step[s] for s in sorted(by_step)]
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def register_model(name: str, source: str, run_id: str, *, score_key: str, score: float,
+                   dataset: str, fallback: bool, alias: str = "champion") -> tuple[str, bool]:
+    """Register ``source`` as a new version of ``name``; move ``alias`` to it when it wins.
+
+    It wins when there is no champion yet, when it beats the champion's ``score_key`` on the same
+    dataset, or when the champion was trained on a fallback dataset and this one was not (a real
+    dataset always supersedes a stand-in). Returns (version, moved).
+    """
+    from mlflow.exceptions import MlflowException
+
+    c = client()
+    try:
+        c.create_registered_model(name)
+    except MlflowException:
+        pass  # already registered
+    tags = {"dataset": dataset, "dataset_fallback": str(fallback).lower(), score_key: repr(score),
+            "backend": backend()}
+    version = c.create_model_version(name, source=source, run_id=run_id, tags=tags).version
+    try:
+        champion = c.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        champion = None
+    if champion is None:
+        wins = True
+    elif champion.tags.get("dataset") == dataset:
+        wins = score > float(champion.tags.get(score_key, "-inf"))
+    else:
+        wins = champion.tags.get("dataset_fallback") == "true" and not fallback
+    if wins:
+        c.set_registered_model_alias(name, alias, version)
+    return str(version), wins

@@ -1,0 +1,131 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import digits_as_mnist, write_mnist_idx
+from dltp.data import load_images
+from dltp.data.idx import write_idx
+from dltp.data.mnist import IDX_FILES
+from dltp.errors import DatasetCorrupt, DatasetUnavailable, DltpError
+
+
+def data_dir() -> Path:
+    return Path(os.environ["DLTP_DATA_DIR"])
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_mnist_from_idx(gz):
+    write_mnist_idx(data_dir() / "mnist", 300, 100, gz=gz)
+    data = load_images("mnist")
+    assert data.name == "mnist" and not data.fallback
+    assert data.x_train.shape == (300, 28, 28) and data.x_train.dtype == np.uint8
+    assert data.x_test.shape == (100, 28, 28)
+    assert set(np.unique(data.y_train)) <= set(range(10))
+
+
+def test_mnist_from_npz_in_keras_cache_place():
+    x_train, y_train, x_test, y_test = digits_as_mnist(200, 50)
+    np.savez(data_dir() / "mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    data = load_images("mnist")
+    np.testing.assert_array_equal(data.x_train, x_train)
+    np.testing.assert_array_equal(data.y_test, y_test)
+
+
+def test_npz_missing_key_is_corrupt():
+    x_train, y_train, _, _ = digits_as_mnist(20, 5)
+    (data_dir() / "mnist").mkdir()
+    np.savez(data_dir() / "mnist" / "mnist.npz", x_train=x_train, y_train=y_train)
+    with pytest.raises(DatasetCorrupt, match="mnist.npz.*x_test"):
+        load_images("mnist")
+
+
+def test_label_count_mismatch_names_files():
+    directory = write_mnist_idx(data_dir() / "mnist", 300, 100)
+    write_idx(directory / (IDX_FILES["y_train"] + ".gz"), np.zeros(299, np.uint8))
+    with pytest.raises(DatasetCorrupt, match="train-labels-idx1-ubyte.*300 images but 299 labels"):
+        load_images("mnist")
+
+
+def test_label_out_of_range():
+    directory = write_mnist_idx(data_dir() / "mnist", 300, 100)
+    write_idx(directory / (IDX_FILES["y_test"] + ".gz"), np.full(100, 12, np.uint8))
+    with pytest.raises(DatasetCorrupt, match="labels range 12..12"):
+        load_images("mnist")
+
+
+def test_wrong_image_shape():
+    directory = write_mnist_idx(data_dir() / "mnist", 30, 10)
+    write_idx(directory / (IDX_FILES["x_test"] + ".gz"), np.zeros((10, 32, 32), np.uint8))
+    with pytest.raises(DatasetCorrupt, match=r"\(32, 32\)"):
+        load_images("mnist")
+
+
+def test_corrupt_default_dataset_is_an_error_not_a_fallback():
+    directory = write_mnist_idx(data_dir() / "mnist", 30, 10)
+    path = directory / (IDX_FILES["x_train"] + ".gz")
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(DatasetCorrupt):
+        load_images(None)
+
+
+def test_missing_default_falls_back_loudly(capsys):
+    # Nothing on disk; the download goes to an unused loopback port and is really refused.
+    data = load_images(None, default="mnist")
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "digits" in err and "cannot download" in err
+    assert data.name == "digits" and data.fallback and data.fallback_from == "mnist"
+    assert data.x_train.shape[1:] == (28, 28) and data.x_train.max() > 200
+
+
+def test_named_missing_dataset_is_an_error_saying_where_to_put_files():
+    with pytest.raises(DatasetUnavailable) as info:
+        load_images("mnist")
+    message = str(info.value)
+    assert str(data_dir() / "mnist") in message and "mnist.npz" in message
+    assert "train-images-idx3-ubyte.gz" in message
+    assert not (data_dir() / "mnist" / "mnist.npz").exists()
+    assert not list((data_dir() / "mnist").glob("*.part"))
+
+
+def test_named_fashion_mnist_missing_mentions_debian_package(monkeypatch):
+    monkeypatch.setattr("dltp.data.mnist.DEBIAN_FASHION_DIR", data_dir() / "nowhere")
+    with pytest.raises(DatasetUnavailable, match="dataset-fashion-mnist"):
+        load_images("fashion_mnist")
+
+
+def test_fashion_mnist_in_keras_cache_dir():
+    write_mnist_idx(data_dir() / "fashion-mnist", 100, 20)
+    data = load_images("fashion-mnist")
+    assert data.name == "fashion_mnist" and data.class_names[0] == "T-shirt/top"
+
+
+def test_unknown_dataset():
+    with pytest.raises(DltpError, match="unknown dataset 'nope'"):
+        load_images("nope")
+
+
+def test_digits_look_like_mnist():
+    data = load_images("digits")
+    assert data.x_train.shape[1:] == (28, 28)
+    assert len(data.x_train) + len(data.x_test) == 1797
+    # Digit centred in a 20×20 box: the 4-pixel border is empty, as in MNIST.
+    assert data.x_train[:, :4].max() == 0 and data.x_train[:, -4:].max() == 0
+    assert sorted(np.unique(data.y_test)) == list(range(10))
+
+
+def test_train_val_split_is_first_and_last():
+    write_mnist_idx(data_dir() / "mnist", 600, 100)
+    data = load_images("mnist")
+    x_tr, y_tr, x_val, y_val = data.train_val_split(0.1)
+    assert len(x_tr) == 540 and len(x_val) == 60
+    np.testing.assert_array_equal(x_val, data.x_train[540:])
+
+
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="Debian's dataset-fashion-mnist is not installed")
+def test_real_fashion_mnist_from_debian():
+    data = load_images("fashion_mnist")
+    assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
+    assert np.bincount(data.y_train).tolist() == [6000] * 10

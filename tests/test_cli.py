@@ -1,0 +1,46 @@
+from conftest import run_cli
+from dltp import cli, registry
+
+
+def test_list_names_every_experiment(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for exp in registry.EXPERIMENTS:
+        assert exp.id in out
+
+
+def test_unknown_experiment_is_a_clear_error(capsys):
+    assert cli.main(["run", "tp42"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown experiment or lab 'tp42'" in err and "Traceback" not in err
+
+
+def test_bad_numbers_are_rejected(capsys):
+    assert cli.main(["run", "tp1", "--epochs", "0"]) == 2
+    assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_option_that_does_not_apply(capsys, monkeypatch):
+    monkeypatch.setitem(registry.OPTIONS, "zzz", registry.Option("--zzz", int))
+    assert cli.main(["run", "tp1", "--zzz", "3"]) == 2
+    assert "--zzz does not apply to tp1" in capsys.readouterr().err
+
+
+def test_plan_expands_labs_and_all():
+    assert registry.plan("tp1") == ["tp1"]
+    everything = registry.plan("all")
+    assert everything[0] == "tp1" and len(everything) >= len(registry.labs())
+    for unit in everything:
+        assert callable(registry.runner(unit))
+
+
+def test_named_dataset_missing_exits_2_with_where_to_put_it(mlflow_store):
+    proc = run_cli("run", "tp1", "--dataset", "mnist", "--quick", "--json")
+    assert proc.returncode == 2, proc.stderr
+    assert "put mnist.npz" in proc.stderr and "Traceback" not in proc.stderr
+    assert not proc.stdout.strip().endswith("}")
+
+
+def test_unparsable_flag_is_usage_error():
+    proc = run_cli("run", "tp1", "--epochs", "many")
+    assert proc.returncode == 2 and "invalid int value" in proc.stderr
