@@ -57,7 +57,7 @@ def _flatten(params: dict[str, Any]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def run(experiment: str, *, run_name: str | None = None, params: dict[str, Any] | None = None,
+def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = None, params: dict[str, Any] | None = None,
         tags: dict[str, Any] | None = None, data=None, seed: int | None = None,
         resume_run_id: str | None = None, parent_run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run that always ends with the right status.
@@ -65,10 +65,13 @@ def run(experiment: str, *, run_name: str | None = None, params: dict[str, Any] 
     Ctrl-C or SIGTERM (which the CLI turns into KeyboardInterrupt) ends it KILLED, any other
     exception FAILED; what was logged until then stays. ``data`` (an ImageData-like object with
     ``name`` and ``fallback_from``) and ``seed`` are logged the same way by every lab.
+    ``dltp_id`` (e.g. "tp2.diagnose") is the `dltp run` id, tagged so that the report finds runs.
     """
     setup()
     mlflow.set_experiment(experiment)
     all_tags = {"dltp.backend": backend()}
+    if dltp_id:
+        all_tags["dltp.experiment"] = dltp_id
     commit = git_commit()
     if commit:
         all_tags["mlflow.source.git.commit"] = commit

@@ -39,6 +39,7 @@ def test_tp1_tracked_registered_and_reproducible(capsys, mlflow_store, small_mni
     run = client.get_run(result["run_id"])
     assert run.info.status == "FINISHED"
     assert client.get_experiment(run.info.experiment_id).name == "tp1-mnist-dense"
+    assert run.data.tags["dltp.experiment"] == "tp1"
     p = run.data.params
     assert p["epochs"] == "3" and p["batch_size"] == "128" and p["dropout"] == "0.2"
     assert p["seed"] == "7" and p["dataset"] == "mnist" and p["backend"] == os.environ["KERAS_BACKEND"]
@@ -92,14 +93,14 @@ def test_failing_run_is_marked_failed(mlflow_store):
 
 def test_sigterm_marks_killed_then_resume_completes(mlflow_store, small_mnist):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    cmd = [sys.executable, "-m", "dltp", "run", "tp1", "--dataset", "mnist", "--epochs", "40",
-           "--batch-size", "8", "--json"]
+    cmd = [sys.executable, "-m", "dltp", "run", "tp1", "--dataset", "mnist", "--epochs", "12",
+           "--batch-size", "16", "--json"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seen = []
     deadline = time.time() + 300
     for line in proc.stdout:  # Keras prints "Epoch k/40" as each epoch starts
         seen.append(line)
-        if line.startswith("Epoch 4/40") or time.time() > deadline:
+        if line.startswith("Epoch 4/12") or time.time() > deadline:
             break
     proc.send_signal(signal.SIGTERM)
     rest, _ = proc.communicate(timeout=120)
@@ -110,7 +111,7 @@ def test_sigterm_marks_killed_then_resume_completes(mlflow_store, small_mnist):
     (run,) = client.search_runs([client.get_experiment_by_name("tp1-mnist-dense").experiment_id])
     assert run.info.status == "KILLED"
     done = len(client.get_metric_history(run.info.run_id, "loss"))
-    assert 3 <= done < 40
+    assert 3 <= done < 12
 
     resumed = subprocess.run([*cmd[:4], "tp1", "--resume", run.info.run_id, "--json"],
                              capture_output=True, text=True, env=env, timeout=600)
@@ -120,7 +121,7 @@ def test_sigterm_marks_killed_then_resume_completes(mlflow_store, small_mnist):
     assert result["run_id"] == run.info.run_id
     run = client.get_run(run.info.run_id)
     assert run.info.status == "FINISHED"
-    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == list(range(40))
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == list(range(12))
     assert "test_accuracy" in run.data.metrics
 
 

@@ -75,7 +75,7 @@ def run(cfg: RunConfig) -> dict:
         "val_fraction": 0.1,
         "quick": cfg.quick,
     }
-    with tracking.run(EXPERIMENT, run_name=f"tp1-{data.name}", params=params, data=data,
+    with tracking.run(EXPERIMENT, dltp_id="tp1", run_name=f"tp1-{data.name}", params=params, data=data,
                       seed=cfg.seed) as active:
         return _train(active.info.run_id, data, params, model=None, epochs_done=0)
 
