@@ -21,7 +21,9 @@ from dltp.errors import DltpError
 
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
 # and keeps its heavy imports inside main, so that building the parser stays instant.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("dltp.report", "results page (HTML + Markdown) from the MLflow store"),
+}
 
 
 def _raise_interrupt(signum, frame):

@@ -35,11 +35,14 @@ class Experiment:
 OPTIONS: dict[str, Option] = {
     "dropout": Option("--dropout", float, "dropout rate of the hidden layer"),
     "learning_rate": Option("--learning-rate", float, "optimizer learning rate"),
+    "budget_s": Option("--budget-s", float, "tp1.batching: training seconds per batch size"),
 }
 
 EXPERIMENTS: list[Experiment] = [
     Experiment("tp1", "tp1", "Dense MNIST classifier, original recipe, tracked and registered as mnist-dense",
                "dltp.labs.tp1:run", ("dropout", "learning_rate")),
+    Experiment("tp1.batching", "tp1", "Full-batch GD vs SGD vs mini-batches: throughput and loss after equal wall time",
+               "dltp.labs.tp1_batching:run", ("budget_s",)),
 ]
 
 # A lab id whose exercises are run together by one function (e.g. a parent run with a comparison);

@@ -1,0 +1,65 @@
+"""Helpers shared by the benchmarks: run a snippet under a given Keras backend in a fresh
+process, measure the machine's float32 matmul rate, and print/save tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BACKENDS = ("torch", "jax", "tensorflow")
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_under(backend: str, module: str, *args: str, timeout: int = 1800) -> dict:
+    """Run ``python -m module args`` with KERAS_BACKEND=backend; its last stdout line is JSON."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")
+           + os.pathsep + str(Path(__file__).resolve().parent)}
+    proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=Path(__file__).resolve().parent)
+    if proc.returncode != 0:
+        return {"backend": backend, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
+    """The machine's measured float32 matmul rate (numpy/BLAS, all cores), best of ``repeats``."""
+    import time
+
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).random((n, n), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.0f}"
+        return "—" if v is None else str(v)
+
+    lines = ["| " + " | ".join(title for _, title in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    lines += ["| " + " | ".join(fmt(r.get(key)) for key, _ in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def save(name: str, payload: dict, table: str) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
+    (RESULTS / f"{name}.md").write_text(table + "\n")

@@ -1,0 +1,45 @@
+"""Trains the TP1 recipe (dense 784-512-10, Adam, batch 128) under the current KERAS_BACKEND and
+prints samples/s, achieved GFLOP/s and peak memory as JSON. Run by train_throughput.py."""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+import dltp  # noqa: F401  (sets the default backend)
+import keras
+from _common import peak_rss_mb
+
+from dltp.models.dense import build_dense
+
+N_TRAIN, EPOCHS, BATCH = 54_000, 2, 128
+# Multiply-adds of one forward pass; training ≈ 3 forward passes (forward, two backward matmuls).
+FORWARD_FLOPS = 2 * (784 * 512 + 512 * 10)
+
+
+def main():
+    rss_before = peak_rss_mb()
+    rng = np.random.default_rng(0)
+    x = rng.random((N_TRAIN, 784), dtype=np.float32)
+    y = rng.integers(0, 10, N_TRAIN)
+    keras.utils.set_random_seed(0)
+    model = build_dense()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:BATCH * 20], y[:BATCH * 20], epochs=1, batch_size=BATCH, verbose=0)  # warm-up/compile
+    start = time.perf_counter()
+    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
+    seconds = time.perf_counter() - start
+    samples_per_s = N_TRAIN * EPOCHS / seconds
+    print(json.dumps({
+        "backend": keras.backend.backend(),
+        "samples_per_s": samples_per_s,
+        "epoch_s": seconds / EPOCHS,
+        "gflops": samples_per_s * 3 * FORWARD_FLOPS / 1e9,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": rss_before,
+    }))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

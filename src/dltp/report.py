@@ -1,0 +1,167 @@
+"""`dltp report`: every lab's latest measured results from the MLflow store, next to the original
+author's figures, as a static HTML page (plots embedded) and a Markdown twin.
+
+Runs are found by their ``dltp.experiment`` tag; for each experiment id the latest finished run is
+shown. With zero runs the page says what to run; a lab with no run yet says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import shutil
+from pathlib import Path
+
+DEFAULT_OUTPUT = "dltp-results/report"
+UI_URL = "http://127.0.0.1:5000"
+MAX_PLOTS = 4
+MAX_ROWS = 24
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, help=f"output folder (default {DEFAULT_OUTPUT})")
+    parser.add_argument("--ui-url", default=UI_URL, help="where `dltp ui` serves, for run links")
+
+
+def main(args) -> int:
+    path = build(Path(args.output), ui_url=args.ui_url)
+    print(f"report: {path}  (Markdown: {path.with_name('report.md')})")
+    return 0
+
+
+def latest_runs() -> dict[str, object]:
+    """dltp experiment id -> its latest FINISHED MLflow run."""
+    from dltp import tracking
+
+    client = tracking.client()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    if not experiments:
+        return {}
+    runs = client.search_runs(experiments, filter_string="tags.`dltp.experiment` != ''",
+                              order_by=["attributes.start_time DESC"], max_results=5000)
+    latest: dict[str, object] = {}
+    for run in runs:
+        exp_id = run.data.tags.get("dltp.experiment")
+        if exp_id and run.info.status == "FINISHED" and exp_id not in latest:
+            latest[exp_id] = run
+    return latest
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return str(value)
+
+
+def _rows(exp_id: str, run) -> list[tuple[str, float | None, float | None, float | None]]:
+    """(label, ours, reference, difference) for the reference figures, then our other metrics."""
+    from dltp.references import REFERENCES
+
+    metrics = dict(run.data.metrics)
+    rows, shown = [], set()
+    for key, reference, label in REFERENCES.get(exp_id, []):
+        ours = metrics.get(key)
+        rows.append((label, ours, reference, None if ours is None else ours - reference))
+        shown.add(key)
+    rows += [(key, metrics[key], None, None) for key in sorted(metrics) if key not in shown]
+    return rows[:MAX_ROWS]
+
+
+def _plots(run, assets: Path) -> list[str]:
+    """Copy the run's PNG artifacts (top level) into the report; return their relative paths."""
+    import mlflow
+
+    from dltp import tracking
+
+    out = []
+    for artifact in tracking.client().list_artifacts(run.info.run_id):
+        if artifact.is_dir or not artifact.path.endswith(".png") or len(out) >= MAX_PLOTS:
+            continue
+        local = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path=artifact.path,
+                                                    tracking_uri=tracking.tracking_uri())
+        target = assets / run.info.run_id / Path(artifact.path).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(local, target)
+        out.append(str(target.relative_to(assets.parent)))
+    return out
+
+
+def build(output: Path, ui_url: str = UI_URL) -> Path:
+    from dltp import registry, tracking
+
+    output.mkdir(parents=True, exist_ok=True)
+    assets = output / "assets"
+    shutil.rmtree(assets, ignore_errors=True)
+    runs = latest_runs()
+    store = tracking.tracking_uri()
+    md = ["# dltp results", "", f"Tracking store: `{store}`. Latest finished run of each experiment; "
+          "*reference* = the original author's figure.", ""]
+    body = [f"<p class='meta'>Tracking store: <code>{html.escape(store)}</code>. Latest finished run of "
+            "each experiment; <em>reference</em> = the original author's figure.</p>"]
+    if not runs:
+        hint = "No runs yet. Run the labs first: <code>dltp run all --quick</code> (or <code>make run</code>)."
+        body.append(f"<p id='empty' class='empty'>{hint}</p>")
+        md += ["No runs yet. Run the labs first: `dltp run all --quick` (or `make run`).", ""]
+    for lab in registry.labs():
+        body.append(f"<section id='{lab}'><h2>{lab.upper()}</h2>")
+        md += [f"## {lab.upper()}", ""]
+        for exp in [e for e in registry.EXPERIMENTS if e.lab == lab]:
+            run = runs.get(exp.id)
+            title = f"<h3 id='{html.escape(exp.id)}'>{html.escape(exp.id)} — {html.escape(exp.description)}</h3>"
+            if run is None:
+                body.append(f"{title}<p class='missing'>Not run yet: <code>dltp run {exp.id}</code></p>")
+                md += [f"### {exp.id}", "", f"Not run yet: `dltp run {exp.id}`", ""]
+                continue
+            tags, params = run.data.tags, run.data.params
+            dataset = params.get("dataset", "?")
+            fallback = tags.get("dataset.fallback")
+            badge = (f" <span class='badge fallback' title='{html.escape(fallback)}'>fallback dataset</span>"
+                     if fallback else "")
+            link = f"{ui_url}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}"
+            body.append(f"{title}<p class='meta'>dataset <b>{html.escape(dataset)}</b>{badge} · backend "
+                        f"<b>{html.escape(tags.get('dltp.backend', '?'))}</b> · <a href='{link}'>run "
+                        f"{run.info.run_id[:8]} in dltp ui</a></p>")
+            rows = _rows(exp.id, run)
+            body.append("<table class='results' data-experiment='" + html.escape(exp.id) + "'><thead><tr>"
+                        "<th>metric</th><th>ours</th><th>reference</th><th>difference</th></tr></thead><tbody>")
+            md += [f"### {exp.id}", "", f"dataset **{dataset}**{' (fallback dataset)' if fallback else ''}, "
+                   f"backend **{tags.get('dltp.backend', '?')}**, run `{run.info.run_id}`", "",
+                   "| metric | ours | reference | difference |", "|---|---|---|---|"]
+            for label, ours, ref, diff in rows:
+                sign = "" if diff is None else ("+" if diff >= 0 else "")
+                body.append(f"<tr><td>{html.escape(label)}</td><td>{_fmt(ours)}</td><td>{_fmt(ref)}</td>"
+                            f"<td>{sign}{_fmt(diff)}</td></tr>")
+                md.append(f"| {label} | {_fmt(ours)} | {_fmt(ref)} | {sign}{_fmt(diff)} |")
+            body.append("</tbody></table>")
+            md.append("")
+            for rel in _plots(run, assets):
+                body.append(f"<img src='{html.escape(rel)}' alt='{html.escape(Path(rel).name)}' loading='lazy'>")
+                md += [f"![{Path(rel).name}]({rel})", ""]
+        body.append("</section>")
+    page = _PAGE.replace("{body}", "\n".join(body))
+    index = output / "index.html"
+    index.write_text(page)
+    (output / "report.md").write_text("\n".join(md) + "\n")
+    return index
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dltp results</title>
+<style>
+ body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2rem auto; padding: 0 1rem; color: #222; }
+ h2 { border-bottom: 2px solid #ddd; padding-bottom: .3rem; margin-top: 2.5rem; }
+ table.results { border-collapse: collapse; margin: .5rem 0 1rem; min-width: 60%; }
+ table.results th, table.results td { border: 1px solid #ddd; padding: .3rem .6rem; text-align: right; }
+ table.results td:first-child, table.results th:first-child { text-align: left; }
+ .meta { color: #555; } .missing, .empty { color: #a15c00; }
+ .badge.fallback { background: #ffe08a; color: #5c4300; border-radius: 4px; padding: 0 .4rem; font-size: .85em; }
+ img { max-width: 48%; margin: .3rem; border: 1px solid #eee; vertical-align: top; }
+ @media (max-width: 700px) { img { max-width: 100%; } }
+</style></head><body>
+<h1>dltp results</h1>
+{body}
+</body></html>
+"""
