@@ -337,7 +337,7 @@ autoencoder and classifier are shared by all predictors of a run. All experiment
 Keras {r['backend']} backend.
 
 \section{{Experiments}}
-\begin{{table}}[t]
+\begin{{table*}}[t]
 \centering
 \caption{{Main comparison on the test sequences (mean $\pm$ std over {s['seeds']} seeds). MSE over the last
 {last} and over all {predicted} predicted frames; consistency (\%) at frame {frames}.}}
@@ -345,7 +345,7 @@ Keras {r['backend']} backend.
 \small
 \begin{{tabular}}{{lrccc}}
 \toprule
-Model & Params & MSE last {last} & MSE all & Consist. \\
+Model & Params & MSE last {last} frames & MSE all {predicted} frames & Consistency (\%) \\
 \midrule
 Copy last frame & -- & {mse(copy['mse_last20'])} & {mse(copy['mse_all'])} & {pct(copy['consistency'])} \\
 {row(vb)}
@@ -355,7 +355,7 @@ Copy last frame & -- & {mse(copy['mse_last20'])} & {mse(copy['mse_all'])} & {pct
 Autoencoder, true $z$ & -- & {mse(fm['reconstruction_mse_last20'])} & {mse(fm['reconstruction_mse'])} & {pct(fm['classifier_accuracy_reconstructed_last'])} \\
 \bottomrule
 \end{{tabular}}
-\end{{table}}
+\end{{table*}}
 
 \begin{{figure}}[t]
 \centering
