@@ -52,7 +52,7 @@ def test_consistency_counts_digits_among_top_k():
                       [0.1, 0.2, 0.9, 0, 0, 0, 0, 0, 0, 0]])  # top-1 = {2}
     labels = np.array([[0, 9], [2, -1]])
     assert mdata.consistency(probs, labels) == pytest.approx(2 / 3)
-    assert mdata.consistency(probs, np.array([[1, 1], [2, -1]])) == pytest.approx(1.0)  # 1,1 is one class
+    assert mdata.consistency(probs, np.array([[0, 0], [2, -1]])) == pytest.approx(1.0)  # 0,0 is one class
 
 
 TINY = ["--sequences", "12", "--test-sequences", "4", "--epochs", "1", "--ae-epochs", "1", "--seeds", "2"]
