@@ -72,7 +72,7 @@ def settings(cfg: RunConfig) -> dict:
         "train_sequences": int(cfg.pick("sequences", 1000, 200)),
         "test_sequences": int(cfg.pick("test_sequences", 200, 50)),
         "seeds": int(cfg.pick("seeds", 3, 3)),
-        "predictor_epochs": int(cfg.pick("epochs", 30, 6)),
+        "predictor_epochs": int(cfg.pick("epochs", 20, 6)),
         "batch_size": int(cfg.pick("batch_size", 32, 32)),
         "ae_epochs": int(cfg.pick("ae_epochs", 8, 3)),
         "ae_frames_per_sequence": 16 if not cfg.quick else 8,

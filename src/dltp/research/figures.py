@@ -69,7 +69,7 @@ def method_diagram():
     """The pipeline: encoder → latent predictor (three variants) → decoder, rolled out."""
     fig, ax = plt.subplots(figsize=(3.4, 1.9))
     ax.set_xlim(0, 10)
-    ax.set_ylim(0, 6.8)
+    ax.set_ylim(0, 6)
     ax.axis("off")
 
     def box(x, y, w, h, text, color):
@@ -94,6 +94,5 @@ def method_diagram():
     ax.annotate("", xy=(3.5, 2.4), xytext=(7.8, 2.3),
                 arrowprops={"arrowstyle": "->", "linewidth": 0.6, "linestyle": "--",
                             "connectionstyle": "arc3,rad=0.5"})
-    ax.text(5.0, 6.3, "autoregressive: $\\hat z_{t+1}$ is appended to the latents", ha="center", fontsize=5)
     fig.tight_layout()
     return fig
