@@ -36,9 +36,12 @@ def main(args) -> int:
                         f"(or pass --results PATH)")
     try:
         results = json.loads(results_path.read_text())
-        results["models"], results["settings"]  # noqa: B018 - the keys the paper needs
-    except (ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise DltpError(f"{results_path} is not a results file of tp5.research ({exc})") from exc
+    missing = [k for k in ("models", "settings", "main", "copy_last", "frame_models")
+               if not isinstance(results, dict) or k not in results]
+    if missing:
+        raise DltpError(f"{results_path} is not a results file of tp5.research (missing {', '.join(missing)})")
     out = Path(args.out)
     tex = write_paper(results, results_path.parent, out)
     print(f"wrote {tex}")
@@ -115,7 +118,6 @@ def write_paper(results: dict, results_dir: Path, out: Path) -> Path:
     import numpy as np
 
     from dltp.research import figures
-    from dltp.tracking import log_figure  # noqa: F401 - (figures are closed by savefig below)
 
     out.mkdir(parents=True, exist_ok=True)
     import matplotlib.pyplot as plt
