@@ -89,3 +89,17 @@ def runner(unit: str) -> Callable:
 def options_for(unit: str) -> set[str]:
     ids = [e for e in EXPERIMENTS if e.id == unit or (unit in LAB_RUNNERS and e.lab == unit)]
     return {o for e in ids for o in e.options}
+
+# TP5 research challenge: latent video prediction (recurrent vs Transformer vs external memory).
+OPTIONS.update({
+    "sequences": Option("--sequences", int, "tp5.research: training sequences (default 1000, quick 200)"),
+    "test_sequences": Option("--test-sequences", int, "tp5.research: test sequences (default 200, quick 50)"),
+    "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on (default 3)"),
+    "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs (default 8, quick 3)"),
+    "results_dir": Option("--results-dir", str, "tp5.research: where results.json goes "
+                          "(default dltp-results/research)"),
+})
+EXPERIMENTS.append(
+    Experiment("tp5.research", "tp5", "Latent video prediction on moving digits: GRU vs TAP-T vs TAP-M, "
+               "3 seeds, ablations; results.json for `dltp paper`", "dltp.research.experiment:run",
+               ("sequences", "test_sequences", "seeds", "ae_epochs", "results_dir")))
