@@ -84,11 +84,12 @@ def test_bad_inputs_are_clear_errors(capsys, tmp_path):
     bad = tmp_path / "gaps.csv"
     bad.write_text("value\n1.0\n2.0\n\n3.0\nNaN\n" + "4.0\n" * 100)
     err = fail(capsys, "tp5.seq2seq", "--series", str(bad))
-    assert "missing or non-numeric" in err and "line 4" in err
+    assert "2 missing or non-numeric" in err and "line 4, 6" in err
     err = fail(capsys, "tp5.seq2seq", "--series", str(tmp_path / "absent.csv"))
     assert "does not exist" in err
     assert "--series does not apply" in fail(capsys, "tp5.attention", "--series", "co2")
     assert "--seq-len" in fail(capsys, "tp5.attention", "--seq-len", "1")
+    assert "--attention-entropy" in fail(capsys, "tp5.attention", "--attention-entropy", "-1")
 
 
 def test_metrics_from_weights():

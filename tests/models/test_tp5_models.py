@@ -66,6 +66,21 @@ def test_scaled_dot_product_attention_matches_hand_computation(causal):
         assert np.all(np.triu(weights[0], 1) == 0)
 
 
+def test_entropy_penalty_is_added_to_the_loss():
+    rng = np.random.default_rng(3)
+    h = rng.standard_normal((4, 6, 5)).astype("float32")
+    inputs = keras.Input((6, 5))
+    context, _ = AdditiveAttention(4, entropy_penalty=0.3)(inputs)
+    model = keras.Model(inputs, context)
+    model.compile(optimizer="sgd", loss="mse")
+    plain = model.evaluate(h, np.zeros((4, 5), "float32"), verbose=0)
+    layer = model.layers[1]
+    w = keras.ops.convert_to_numpy(layer(h)[1])
+    out = keras.ops.convert_to_numpy(model.predict(h, verbose=0))
+    expected = (out ** 2).mean() + 0.3 * (-(w * np.log(w + 1e-9)).sum(-1)).mean()
+    np.testing.assert_allclose(plain, expected, rtol=1e-4)
+
+
 def test_cross_attention_shapes_and_unscaled_option():
     rng = np.random.default_rng(2)
     q = rng.standard_normal((2, 3, 4)).astype("float32")
@@ -76,12 +91,13 @@ def test_cross_attention_shapes_and_unscaled_option():
 
 
 def test_attention_classifier_trains_and_round_trips(tmp_path):
-    model, inspector = build_attention_classifier(vocab_size=12, seq_len=9)
+    model, inspector = build_attention_classifier(vocab_size=12, seq_len=9, entropy_penalty=0.05)
     rng = np.random.default_rng(0)
     x = rng.integers(0, 12, (16, 9)).astype("int32")
     y = rng.integers(0, 2, (16, 1)).astype("float32")
     loaded = train_step_and_round_trip(model, x, y, "binary_crossentropy", tmp_path)
     assert loaded.get_layer("attention").get_config()["units"] == 32
+    assert loaded.get_layer("attention").get_config()["entropy_penalty"] == 0.05
     prob, weights = inspector.predict(x, verbose=0)
     np.testing.assert_allclose(weights.sum(axis=1), 1.0, rtol=1e-5)
     np.testing.assert_allclose(prob, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)

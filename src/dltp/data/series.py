@@ -77,7 +77,7 @@ def from_csv(path: str | Path, season: int | None = None) -> Series:
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, skip_blank_lines=False)  # a blank line is a missing value
     except Exception as exc:  # pandas raises many kinds for a malformed file
         raise DltpError(f"cannot read {path} as CSV: {exc}") from exc
     if frame.shape[1] == 0 or len(frame) == 0:

@@ -9,7 +9,9 @@ known, and the **attention focus** is measured from the weights the model really
 - ``focus_top1``: share of test sentences whose highest attention weight is on the deciding token;
 - ``focus_mean_weight``: mean attention weight on the deciding token (1/T would be uniform).
 
-Goal with the default budget: test accuracy ≥ 0.95 and focus ≥ 0.9.
+Goal with the default budget: test accuracy ≥ 0.95 and focus ≥ 0.9. ``--attention-entropy``
+sets the weight of the attention-entropy penalty added to the loss (0 = the original layer's
+unregularised attention).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from dltp.models.attention import build_attention_classifier
 
 EXPERIMENT = "tp5-attention"
 GOAL_ACCURACY, GOAL_FOCUS = 0.95, 0.9
+# A unidirectional GRU carries the answer to every state after the deciding token, so plain
+# attention may spread over all of them (measured: top-1 focus 0.066 after 15 epochs on 7,200
+# sentences); a small entropy penalty makes it pick the one state that holds the answer first.
+DEFAULT_ENTROPY_PENALTY = 0.02
 
 
 def attention_focus(weights: np.ndarray, key_position: np.ndarray) -> dict:
@@ -66,9 +72,12 @@ def run(cfg: RunConfig) -> dict:
         raise DltpError("--seq-len must be between 2 and 1000")
     if vocab < 5:
         raise DltpError("--vocab-size must be at least 5 (4 reserved ids + words)")
-    n_train, n_test = (2000, 500) if cfg.quick else (8000, 2000)
+    penalty = float(cfg.option("attention_entropy", DEFAULT_ENTROPY_PENALTY))
+    if penalty < 0:
+        raise DltpError("--attention-entropy must be ≥ 0")
+    n_train, n_test = (2000, 500) if cfg.quick else (4000, 1000)
     params = {
-        "epochs": cfg.pick("epochs", 15, 6),
+        "epochs": cfg.pick("epochs", 10, 6), "attention_entropy_penalty": penalty,
         "batch_size": cfg.pick("batch_size", 64, 64),
         "seq_len": seq_len, "vocab_size": vocab, "n_train": n_train, "n_test": n_test,
         "embed_dim": 16, "gru_units": 32, "attention_units": 32, "optimizer": "adam",
@@ -79,7 +88,7 @@ def run(cfg: RunConfig) -> dict:
     with tracking.run(EXPERIMENT, dltp_id="tp5.attention", run_name="tp5-attention", params=params,
                       data=task, seed=cfg.seed) as active:
         model, inspector = build_attention_classifier(vocab, seq_len, params["embed_dim"], params["gru_units"],
-                                                      params["attention_units"])
+                                                      params["attention_units"], penalty)
         model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss="binary_crossentropy",
                       metrics=["accuracy"])
         n_val = n_train // 10

@@ -26,9 +26,11 @@ _MASKED = -1e9
 class AdditiveAttention(keras.layers.Layer):
     """Bahdanau attention over a sequence ``values`` (B, T, D) → (context (B, D), weights (B, T))."""
 
-    def __init__(self, units: int = 32, **kwargs):
+    def __init__(self, units: int = 32, entropy_penalty: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
+        # > 0: adds penalty × mean entropy of the weights to the training loss (sharper attention).
+        self.entropy_penalty = float(entropy_penalty)
         self.supports_masking = True
 
     def build(self, values_shape, query_shape=None):
@@ -48,6 +50,9 @@ class AdditiveAttention(keras.layers.Layer):
         if mask is not None:
             scores = ops.where(ops.cast(mask, "bool"), scores, _MASKED)
         weights = ops.softmax(scores, axis=-1)
+        if self.entropy_penalty:
+            entropy = -ops.sum(weights * ops.log(weights + 1e-9), axis=-1)
+            self.add_loss(self.entropy_penalty * ops.mean(entropy))
         context = ops.sum(values * ops.expand_dims(weights, -1), axis=1)  # (B, D)
         return context, weights
 
@@ -58,7 +63,7 @@ class AdditiveAttention(keras.layers.Layer):
         return (values_shape[0], values_shape[-1]), (values_shape[0], values_shape[1])
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units}
+        return {**super().get_config(), "units": self.units, "entropy_penalty": self.entropy_penalty}
 
 
 @keras.saving.register_keras_serializable(package="dltp")
@@ -103,15 +108,19 @@ class ScaledDotProductAttention(keras.layers.Layer):
 
 
 def build_attention_classifier(vocab_size: int, seq_len: int, embed_dim: int = 16, gru_units: int = 32,
-                               attention_units: int = 32, name: str = "attention_classifier"):
+                               attention_units: int = 32, entropy_penalty: float = 0.0,
+                               name: str = "attention_classifier"):
     """TP5: Embedding → GRU(32, return_sequences) → additive attention → Dense 1 sigmoid.
 
+    ``entropy_penalty`` > 0 regularises the attention towards few positions: a unidirectional GRU
+    carries what it read to every later state, so without it the weights may spread over all the
+    states after the deciding token (each holds the answer) instead of pointing at it.
     Returns (model, inspector): ``model`` maps token ids to P(label = 1); ``inspector`` shares its
     layers and also returns the attention weights (B, T) that the prediction used.
     """
     tokens = keras.Input((seq_len,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocab_size, embed_dim, name="embedding")(tokens)
     states = keras.layers.GRU(gru_units, return_sequences=True, name="gru")(x)
-    context, weights = AdditiveAttention(attention_units, name="attention")(states)
+    context, weights = AdditiveAttention(attention_units, entropy_penalty, name="attention")(states)
     prob = keras.layers.Dense(1, activation="sigmoid", name="probability")(context)
     return keras.Model(tokens, prob, name=name), keras.Model(tokens, [prob, weights], name=name + "_inspector")
