@@ -90,6 +90,24 @@ def options_for(unit: str) -> set[str]:
     ids = [e for e in EXPERIMENTS if e.id == unit or (unit in LAB_RUNNERS and e.lab == unit)]
     return {o for e in ids for o in e.options}
 
+# TP5: sequences and attention.
+OPTIONS.update({
+    "attention_entropy": Option("--attention-entropy", float,
+                                "tp5.attention: attention-entropy penalty in the loss (default 0.02; 0 = off)"),
+    "seq_len": Option("--seq-len", int, "tp5.attention: sentence length (default 20)"),
+    "vocab_size": Option("--vocab-size", int, "tp5.attention: vocabulary size (default 30)"),
+    "series": Option("--series", str, "tp5.seq2seq: synthetic (default), co2, sunspots, or a CSV path"),
+    "input_len": Option("--input-len", int, "tp5.seq2seq: input steps (default 50)"),
+    "output_len": Option("--output-len", int, "tp5.seq2seq: forecast steps (default 10)"),
+    "season": Option("--season", int, "tp5.seq2seq: season length for the seasonal-naive baseline"),
+})
+EXPERIMENTS.extend([
+    Experiment("tp5.attention", "tp5", "GRU + additive attention on a key-token task; attention focus measured",
+               "dltp.labs.tp5_attention:run", ("seq_len", "vocab_size", "attention_entropy", "learning_rate")),
+    Experiment("tp5.seq2seq", "tp5", "BiLSTM→LSTM seq2seq forecaster with cross-attention, autoregressive, vs naive baselines",
+               "dltp.labs.tp5_seq2seq:run", ("series", "input_len", "output_len", "season", "learning_rate")),
+])
+
 # TP5 research challenge: latent video prediction (recurrent vs Transformer vs external memory).
 OPTIONS.update({
     "sequences": Option("--sequences", int, "tp5.research: training sequences (default 1000, quick 200)"),

@@ -1,0 +1,170 @@
+"""TP5 ex. 2: seq2seq forecasting with cross-attention, evaluated honestly.
+
+The original recipe: 50 steps in → 10 steps out; BiLSTM(64) encoder whose concatenated states
+initialise an LSTM(128) decoder; dot-product cross-attention; Dense 1; MSE, Adam, 20 epochs,
+batch 64, teacher forcing in training. What changes is the evaluation:
+
+- prediction is **autoregressive** (the decoder gets its own previous outputs). The original fed
+  the *true* future to the decoder at prediction time; that teacher-forced error is measured too,
+  to show how much the leak flattered it;
+- the forecast is compared with the naive (last value) and seasonal-naive (value one season
+  earlier) forecasts on the same test windows: ``mase_naive`` and ``mase_seasonal`` are the
+  model's MAE divided by theirs (< 1: the model beats the baseline);
+- the attention statistics (entropy, attended lag) come from the weights the model really used.
+
+Series: ``--series synthetic`` (the original, default), ``co2`` (weekly Mauna Loa CO2 bundled with
+statsmodels), ``sunspots``, or a CSV path. The split is chronological (80/20) and the scaler sees
+the training part only.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from dltp import plots, tracking, training
+from dltp.config import RunConfig
+from dltp.data.series import Series, Windows, load_series, make_windows, naive_forecasts
+from dltp.errors import DltpError
+from dltp.labs.common import result
+from dltp.models.seq2seq import build_seq2seq, predict_autoregressive, teacher_forced_inputs
+
+EXPERIMENT = "tp5-seq2seq"
+
+
+def forecast_errors(truth: np.ndarray, pred: np.ndarray) -> dict:
+    err = pred - truth
+    return {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean()))}
+
+
+def attention_statistics(weights: np.ndarray) -> dict:
+    """Entropy and attended lag of cross-attention weights (N, H, L).
+
+    Lag counts steps back from the forecast origin: the last observed value has lag 1, the first
+    input step lag L. Entropy is in nats; ``attention_entropy_ratio`` divides it by log L (1 = uniform).
+    """
+    n, h, length = weights.shape
+    w = np.clip(weights.astype("float64"), 1e-12, 1.0)
+    entropy = -(w * np.log(w)).sum(axis=-1)  # (N, H)
+    lags = np.arange(length, 0, -1, dtype="float64")  # input position j has lag L - j
+    mean_lag = (weights * lags).sum(axis=-1)  # (N, H)
+    peak_lag = lags[weights.argmax(axis=-1)]
+    return {"attention_entropy": float(entropy.mean()),
+            "attention_entropy_ratio": float(entropy.mean() / np.log(length)),
+            "attention_mean_lag": float(mean_lag.mean()),
+            "attention_peak_lag_median": float(np.median(peak_lag)),
+            "attention_mean_lag_by_step": [round(float(v), 3) for v in mean_lag.mean(axis=0)]}
+
+
+def attention_figure(weights: np.ndarray, title: str):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    for ax, w, sub in ((axes[0], weights.mean(axis=0), "mean over test windows"),
+                       (axes[1], weights[0], "first test window")):
+        im = ax.imshow(w, aspect="auto", cmap="viridis")
+        length = w.shape[1]
+        ticks = np.linspace(0, length - 1, min(length, 6)).astype(int)
+        ax.set_xticks(ticks, [str(length - t) for t in ticks])
+        ax.set_xlabel("input step (lag before the forecast origin)")
+        ax.set_ylabel("forecast step")
+        ax.set_title(sub)
+        fig.colorbar(im, ax=ax)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def forecast_figure(series: Series, win: Windows, ar: np.ndarray, tf: np.ndarray, snaive, title: str):
+    import matplotlib.pyplot as plt
+
+    input_len, output_len = win.x_test.shape[1], ar.shape[1]
+    picks = np.linspace(0, len(ar) - 1, 4).astype(int)
+    fig, axes = plt.subplots(1, len(picks), figsize=(16, 3.6), squeeze=False)
+    for ax, i in zip(axes[0], picks):
+        t = win.test_origins[i]
+        hist_t = np.arange(t - input_len, t)
+        fut_t = np.arange(t, t + output_len)
+        ax.plot(hist_t, series.values[t - input_len:t], color="grey", label="input")
+        ax.plot(fut_t, series.values[t:t + output_len], "k.-", label="truth")
+        ax.plot(fut_t, ar[i], "o-", label="autoregressive")
+        ax.plot(fut_t, tf[i], "x--", alpha=0.7, label="teacher-forced (leak)")
+        if snaive is not None:
+            ax.plot(fut_t, snaive[i], ":", label="seasonal naive")
+        ax.set_title(f"origin t={t}", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def run(cfg: RunConfig) -> dict:
+    keras.utils.set_random_seed(cfg.seed)
+    input_len = int(cfg.option("input_len", 50))
+    output_len = int(cfg.option("output_len", 10))
+    season = cfg.option("season")
+    if season is not None and int(season) < 1:
+        raise DltpError("--season must be at least 1")
+    series = load_series(cfg.option("series"), seed=cfg.seed, season=season)
+    win = make_windows(series.values, input_len, output_len, name=series.name)
+    params = {
+        "series": series.name, "series_source": series.source, "series_points": len(series.values),
+        "season": series.season, "input_len": input_len, "output_len": output_len,
+        "epochs": cfg.pick("epochs", 20, 3), "batch_size": cfg.pick("batch_size", 64, 64),
+        "encoder_units": 64, "decoder_units": 128, "loss": "mse", "optimizer": "adam",
+        "learning_rate": float(cfg.option("learning_rate", 1e-3)), "train_windows": len(win.x_train),
+        "test_windows": len(win.x_test), "split_index": win.split, "quick": cfg.quick,
+    }
+    with tracking.run(EXPERIMENT, dltp_id="tp5.seq2seq", run_name=f"tp5-seq2seq-{series.name}", params=params,
+                      data=series, seed=cfg.seed) as active:
+        model, inspector = build_seq2seq(input_len, output_len)
+        model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss="mse")
+        # Teacher forcing: the decoder sees the true previous value (training only).
+        dec_train = teacher_forced_inputs(win.x_train, win.y_train)
+        n_val = max(1, len(win.x_train) // 10)  # the last (most recent) training windows
+        start = time.perf_counter()
+        logger = training.fit(model, [win.x_train[:-n_val], dec_train[:-n_val]], win.y_train[:-n_val],
+                              validation_data=([win.x_train[-n_val:], dec_train[-n_val:]], win.y_train[-n_val:]),
+                              epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
+        train_seconds = time.perf_counter() - start
+        tracking.log_figure(plots.training_curves(logger.history, f"TP5 seq2seq — {series.name}"),
+                            "training_curves.png")
+
+        truth = win.unscale(win.y_test[..., 0])
+        ar_scaled, weights = predict_autoregressive(inspector, win.x_test, output_len)
+        ar = win.unscale(ar_scaled[..., 0])
+        tf = win.unscale(model.predict([win.x_test, teacher_forced_inputs(win.x_test, win.y_test)],
+                                       batch_size=512, verbose=0)[..., 0])
+        naive, snaive = naive_forecasts(series.values, win.test_origins, output_len, series.season)
+
+        scores = forecast_errors(truth, ar)
+        figures = {
+            "mae": scores["mae"], "rmse": scores["rmse"],
+            "mae_by_step": [round(float(v), 5) for v in np.abs(ar - truth).mean(axis=0)],
+            "teacher_forced_mae": forecast_errors(truth, tf)["mae"],
+            "naive_mae": forecast_errors(truth, naive)["mae"],
+            "naive_rmse": forecast_errors(truth, naive)["rmse"],
+        }
+        figures["mase_naive"] = figures["mae"] / figures["naive_mae"]
+        if snaive is not None:
+            sn = forecast_errors(truth, snaive)
+            figures.update(seasonal_naive_mae=sn["mae"], seasonal_naive_rmse=sn["rmse"],
+                           mase_seasonal=figures["mae"] / sn["mae"],
+                           beats_seasonal_naive=bool(figures["mae"] < sn["mae"]))
+        figures["leak_factor"] = figures["mae"] / max(figures["teacher_forced_mae"], 1e-12)
+        figures.update(attention_statistics(weights))
+        tracking.log_metrics({k: v for k, v in figures.items() if isinstance(v, (int, float))})
+        tracking.log_json({k: v for k, v in figures.items()}, "forecast_metrics.json")
+        tracking.log_figure(attention_figure(weights, f"TP5 cross-attention — {series.name}"),
+                            "attention_heatmap.png")
+        tracking.log_figure(forecast_figure(series, win, ar, tf, snaive,
+                                            f"TP5 seq2seq — {series.name}: test-part forecasts"),
+                            "forecast.png")
+        tracking.log_keras_model(model, "model")
+        return result("tp5.seq2seq", active.info.run_id, series, epochs=params["epochs"],
+                      input_len=input_len, output_len=output_len, season=series.season,
+                      test_windows=len(win.x_test), **figures,
+                      val_loss=logger.history["val_loss"][-1], train_seconds=train_seconds)
