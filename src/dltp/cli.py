@@ -66,7 +66,7 @@ def _summary(result: dict) -> str:
 
 def cmd_list(args) -> int:
     width = max(len(e.id) for e in registry.EXPERIMENTS)
-    for exp in registry.EXPERIMENTS:
+    for exp in registry.in_order():
         print(f"{exp.id:<{width}}  {exp.lab.upper():<4}  {exp.description}")
     print(f"{'all':<{width}}  ---   every experiment above; a lab id (e.g. tp2) runs that lab")
     return 0

@@ -63,14 +63,19 @@ def get(experiment_id: str) -> Experiment:
 
 
 def labs() -> list[str]:
-    return list(dict.fromkeys(e.lab for e in EXPERIMENTS))
+    return sorted({e.lab for e in EXPERIMENTS})
+
+
+def in_order() -> list[Experiment]:
+    """Every experiment, lab by lab (each lab's exercises in the order they were declared)."""
+    return sorted(EXPERIMENTS, key=lambda e: e.lab)
 
 
 def plan(target: str) -> list[str]:
     """The ids to run for ``target``: an experiment id, a lab id, or ``all``."""
     if target == "all":
         return [unit for lab in labs()
-                for unit in ([lab] if lab in LAB_RUNNERS else [e.id for e in EXPERIMENTS if e.lab == lab])]
+                for unit in ([lab] if lab in LAB_RUNNERS else [e.id for e in in_order() if e.lab == lab])]
     if any(e.id == target for e in EXPERIMENTS):
         return [target]
     if target in LAB_RUNNERS:

@@ -107,7 +107,7 @@ def build(output: Path, ui_url: str = UI_URL) -> Path:
     for lab in registry.labs():
         body.append(f"<section id='{lab}'><h2>{lab.upper()}</h2>")
         md += [f"## {lab.upper()}", ""]
-        for exp in [e for e in registry.EXPERIMENTS if e.lab == lab]:
+        for exp in [e for e in registry.in_order() if e.lab == lab]:
             run = runs.get(exp.id)
             title = f"<h3 id='{html.escape(exp.id)}'>{html.escape(exp.id)} — {html.escape(exp.description)}</h3>"
             if run is None:
