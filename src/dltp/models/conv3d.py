@@ -12,15 +12,16 @@ from dltp.errors import DltpError
 
 
 def build_conv3d(input_shape: tuple[int, int, int, int] = (32, 32, 32, 1), filters: tuple[int, ...] = (16, 32),
-                 kernel: int = 3, name: str = "conv3d") -> keras.Model:
+                 kernel: int = 3, early_pool: bool = False, name: str = "conv3d") -> keras.Model:
+    """``early_pool`` halves every side before the first convolution (early down-sampling)."""
     filters = tuple(int(f) for f in filters)
     if not filters or min(filters) < 1 or kernel < 1:
         raise DltpError("Conv3D filters and kernel size must be positive integers")
-    step = 2 ** len(filters)
+    step = 2 ** (len(filters) + early_pool)
     if any(side % step for side in input_shape[:3]):
         raise DltpError(f"{len(filters)} poolings need volume sides divisible by {step}, got {input_shape[:3]}")
     inputs = keras.Input(input_shape, name="volume")
-    x = inputs
+    x = layers.MaxPooling3D(2, name="early_pool")(inputs) if early_pool else inputs
     for i, f in enumerate(filters, 1):
         x = layers.Conv3D(f, kernel, padding="same", activation="relu", name=f"conv{i}")(x)
         x = layers.MaxPooling3D(2, name=f"pool{i}")(x)
