@@ -61,5 +61,6 @@ def load_volumes(*, n_train: int = 600, n_val: int = 200, size: int = 32, noise:
                  seed: int = 0) -> VolumeData:
     settings = {"size": size, "noise": noise, "radius": (4.0, min(8.0, size / 4))}
     rng = np.random.default_rng(seed)
-    x, y = make_volumes(n_train + n_val, rng=rng, **settings)
-    return VolumeData("volumes", x[:n_train], y[:n_train], x[n_train:], y[n_train:], settings)
+    x_train, y_train = make_volumes(n_train, rng=rng, **settings)  # each split balanced on its own
+    x_val, y_val = make_volumes(n_val, rng=rng, **settings)
+    return VolumeData("volumes", x_train, y_train, x_val, y_val, settings)
