@@ -126,3 +126,21 @@ EXPERIMENTS.append(
     Experiment("tp5.research", "tp5", "Latent video prediction on moving digits: GRU vs TAP-T vs TAP-M, "
                "3 seeds, ablations; results.json for `dltp paper`", "dltp.research.experiment:run",
                ("sequences", "test_sequences", "seeds", "ae_epochs", "results_dir")))
+
+# TP4: segmentation and 3D data
+OPTIONS.update({
+    "variant": Option("--variant", str, "tp4.unet data: circles (original), multi, small or faint"),
+    "filters": Option("--filters", int, "tp4.unet encoder filters per level, e.g. --filters 8 16 32", nargs="+"),
+    "bottleneck": Option("--bottleneck", int, "tp4.unet bottleneck filters (default 128)"),
+    "loss": Option("--loss", str, "tp4.unet loss: dice (original) or bce_dice"),
+    "sizes": Option("--sizes", int, "tp4.memory volume sides, e.g. --sizes 32 64 96 128", nargs="+"),
+    "batches": Option("--batches", int, "tp4.memory batch sizes, e.g. --batches 1 4", nargs="+"),
+})
+EXPERIMENTS += [
+    Experiment("tp4.unet", "tp4", "U-Net on simulated circles: Dice loss, Dice/IoU, predictions, IoU-vs-Dice table",
+               "dltp.labs.tp4:run_unet", ("variant", "filters", "bottleneck", "loss", "learning_rate")),
+    Experiment("tp4.conv3d", "tp4", "Conv3D sphere-vs-cube classifier on 32³ volumes, trained for real",
+               "dltp.labs.tp4:run_conv3d", ("learning_rate",)),
+    Experiment("tp4.memory", "tp4", "Memory of 3D convolutions: activations from shapes vs measured peak RSS",
+               "dltp.labs.tp4_memory:run", ("sizes", "batches")),
+]

@@ -1,0 +1,214 @@
+"""TP4: segmentation with a U-Net, and a Conv3D network trained on real (generated) volumes.
+
+``tp4.unet``   the original U-Net on simulated circle images, Dice loss, Dice and IoU metrics,
+               a PNG of input / truth / prediction, and the IoU-vs-Dice perturbation table.
+``tp4.conv3d`` the original Conv3D network, trained for real to tell a sphere from a cube in noisy
+               32³ volumes; MLflow experiment ``3D_Volumetric_Analysis`` with the architecture
+               JSON, the hyper-parameters and the measured validation metrics.
+The memory study of 3D convolutions is ``tp4.memory`` (dltp.labs.tp4_memory).
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+
+from dltp import tracking, training
+from dltp.config import RunConfig
+from dltp.data.circles import VARIANTS, disc_mask, load_circles
+from dltp.data.volumes import load_volumes
+from dltp.errors import DltpError
+from dltp.labs.common import result
+from dltp.losses import LOSSES
+from dltp.metrics import binary_scores, dice_coefficient, iou
+from dltp.models.conv3d import build_conv3d
+from dltp.models.unet import build_unet
+from dltp.plots import plt
+
+UNET_EXPERIMENT = "tp4-unet-segmentation"
+VOLUME_EXPERIMENT = "3D_Volumetric_Analysis"  # the original lab's experiment name
+
+
+# --------------------------------------------------------------------------- U-Net segmentation
+
+def run_unet(cfg: RunConfig) -> dict:
+    keras.utils.set_random_seed(cfg.seed)
+    variant = cfg.option("variant", "circles")
+    if cfg.dataset not in (None, "circles"):
+        raise DltpError(f"tp4.unet generates its data (--dataset circles); harder sets: --variant "
+                        f"{'/'.join(v for v in VARIANTS if v != 'circles')}")
+    loss_name = cfg.option("loss", "dice")
+    if loss_name not in LOSSES:
+        raise DltpError(f"unknown --loss {loss_name!r}; choose from {', '.join(LOSSES)}")
+    n_train, n_val = (48, 16) if cfg.quick else (500, 100)
+    data = load_circles(variant, n_train=n_train, n_val=n_val, seed=cfg.seed)
+    params = {
+        "variant": variant, "n_train": n_train, "n_val": n_val, **data.settings,
+        "filters": list(cfg.option("filters", (8, 16, 32))), "bottleneck": int(cfg.option("bottleneck", 128)),
+        "loss": loss_name, "optimizer": "adam", "learning_rate": float(cfg.option("learning_rate", 1e-3)),
+        "epochs": cfg.pick("epochs", 15, 2), "batch_size": cfg.pick("batch_size", 4, 4), "quick": cfg.quick,
+    }
+    model = build_unet(data.x_train.shape[1:], params["filters"], params["bottleneck"])
+    model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss=LOSSES[loss_name],
+                  metrics=[dice_coefficient, iou])
+    with tracking.run(UNET_EXPERIMENT, dltp_id="tp4.unet", run_name=f"unet-{data.name}", params=params,
+                      data=data, seed=cfg.seed) as active:
+        tracking.log_metrics({"parameters": model.count_params()})
+        start = time.perf_counter()
+        logger = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                              epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
+        train_seconds = time.perf_counter() - start
+        history = logger.history
+        tracking.log_figure(_curves(history), "training_curves.png")
+
+        predicted = model.predict(data.x_val, batch_size=8, verbose=0)
+        hard = binary_scores(data.y_val, predicted)  # thresholded at 0.5, mean over images
+        tracking.log_metrics({"val_dice_hard": hard["dice"], "val_iou_hard": hard["iou"]})
+        tracking.log_figure(prediction_figure(data.x_val[:4], data.y_val[:4], predicted[:4]), "predictions.png")
+
+        table = perturbation_table()
+        tracking.log_json(table, "iou_vs_dice.json")
+        tracking.log_text(perturbation_markdown(table), "iou_vs_dice.md")
+        tracking.log_figure(perturbation_figure(table), "iou_vs_dice.png")
+        tracking.log_keras_model(model, "model")
+        return result(
+            "tp4.unet", active.info.run_id, data, variant=variant, epochs=params["epochs"],
+            parameters=model.count_params(),
+            val_dice=history["val_dice_coefficient"][-1], val_iou=history["val_iou"][-1],
+            val_dice_hard=hard["dice"], val_iou_hard=hard["iou"], val_loss=history["val_loss"][-1],
+            epoch_time_s=float(np.mean(history["epoch_time_s"])), train_seconds=train_seconds,
+            iou_vs_dice=table,
+        )
+
+
+def _curves(history: dict):
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    axes[0].plot(epochs, history["loss"], "o-", label="train")
+    axes[0].plot(epochs, history["val_loss"], "s-", label="validation")
+    axes[0].set_ylabel("loss")
+    for key, label in (("dice_coefficient", "Dice"), ("iou", "IoU")):
+        axes[1].plot(epochs, history[f"val_{key}"], "s-", label=f"val {label}")
+        axes[1].plot(epochs, history[key], "o--", alpha=0.6, label=f"train {label}")
+    axes[1].set_ylabel("score")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("TP4 U-Net")
+    fig.tight_layout()
+    return fig
+
+
+def prediction_figure(x, y, p):
+    """One row per image: input, true mask, predicted probability (with its Dice/IoU)."""
+    fig, axes = plt.subplots(len(x), 3, figsize=(7.5, 2.5 * len(x)), squeeze=False)
+    for i in range(len(x)):
+        scores = binary_scores(y[i:i + 1], p[i:i + 1])
+        for ax, img, title in zip(axes[i], (x[i], y[i], p[i]),
+                                  ("input", "truth", f"prediction  Dice {scores['dice']:.3f} IoU {scores['iou']:.3f}")):
+            ax.imshow(img[..., 0], cmap="gray", vmin=0 if title != "input" else None, vmax=1 if title != "input" else None)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- IoU vs Dice, measured
+
+def _perturb(mask: np.ndarray, kind: str, pixels: int) -> np.ndarray:
+    from scipy import ndimage
+
+    cross = ndimage.generate_binary_structure(2, 1)
+    if kind == "erosion":
+        return ndimage.binary_erosion(mask, cross, iterations=pixels)
+    if kind == "dilation":
+        return ndimage.binary_dilation(mask, cross, iterations=pixels)
+    if kind == "shift":
+        return np.roll(mask, pixels, axis=1)
+    raise ValueError(kind)
+
+
+def perturbation_table(radii=(3, 6, 12, 24, 48), pixels: int = 2, size: int = 128) -> list[dict]:
+    """Dice and IoU of a disc's true mask against the same mask eroded, dilated or shifted by a fixed
+    number of pixels, for several object sizes: the same boundary error, objects of every size."""
+    rows = []
+    for r in radii:
+        truth = disc_mask(size, (size / 2, size / 2), r)
+        for kind in ("erosion", "dilation", "shift"):
+            pred = _perturb(truth, kind, pixels)
+            t, p = truth[None, ..., None].astype("float32"), pred[None, ..., None].astype("float32")
+            d, j = float(dice_coefficient(t, p)), float(iou(t, p))
+            rows.append({"radius": r, "object_pixels": int(truth.sum()), "perturbation": kind, "pixels": pixels,
+                         "dice": d, "iou": j, "dice_drop": 1 - d, "iou_drop": 1 - j})
+    return rows
+
+
+def perturbation_markdown(rows: list[dict]) -> str:
+    lines = ["| radius | object px | perturbation | Dice | IoU | 1−Dice | 1−IoU |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['radius']} | {r['object_pixels']} | {r['perturbation']} {r['pixels']} px | {r['dice']:.4f} | "
+              f"{r['iou']:.4f} | {r['dice_drop']:.4f} | {r['iou_drop']:.4f} |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def perturbation_figure(rows: list[dict]):
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for kind, marker in (("erosion", "o"), ("dilation", "s"), ("shift", "^")):
+        sel = [r for r in rows if r["perturbation"] == kind]
+        ax.plot([r["radius"] for r in sel], [r["dice"] for r in sel], marker + "-", label=f"Dice, {kind}")
+        ax.plot([r["radius"] for r in sel], [r["iou"] for r in sel], marker + "--", label=f"IoU, {kind}")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("object radius (pixels)")
+    ax.set_ylabel("score")
+    ax.set_title(f"Same {rows[0]['pixels']}-pixel error, objects of every size")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------- Conv3D, trained for real
+
+def run_conv3d(cfg: RunConfig) -> dict:
+    keras.utils.set_random_seed(cfg.seed)
+    if cfg.dataset not in (None, "volumes"):
+        raise DltpError("tp4.conv3d generates its data (--dataset volumes)")
+    n_train, n_val = (160, 64) if cfg.quick else (600, 200)
+    data = load_volumes(n_train=n_train, n_val=n_val, seed=cfg.seed)
+    params = {
+        "task": "sphere vs cube", "n_train": n_train, "n_val": n_val, **data.settings,
+        "filters": [16, 32], "kernel": 3, "optimizer": "adam",
+        "learning_rate": float(cfg.option("learning_rate", 1e-3)),
+        "epochs": cfg.pick("epochs", 10, 3), "batch_size": cfg.pick("batch_size", 16, 16), "quick": cfg.quick,
+    }
+    model = build_conv3d(data.x_train.shape[1:])
+    model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss="binary_crossentropy",
+                  metrics=["accuracy", keras.metrics.AUC(name="auc")])
+    with tracking.run(VOLUME_EXPERIMENT, dltp_id="tp4.conv3d", run_name="conv3d-sphere-vs-cube", params=params,
+                      data=data, seed=cfg.seed) as active:
+        tracking.log_text(model.to_json(indent=2), "architecture.json")
+        tracking.log_metrics({"parameters": model.count_params()})
+        start = time.perf_counter()
+        logger = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                              epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
+        train_seconds = time.perf_counter() - start
+        history = logger.history
+        from dltp import plots
+
+        tracking.log_figure(plots.training_curves(history, "TP4 Conv3D — sphere vs cube"), "training_curves.png")
+        probabilities = model.predict(data.x_val, batch_size=32, verbose=0)[:, 0]
+        predicted = (probabilities > 0.5).astype(int)
+        cm = plots.confusion_matrix(data.y_val, predicted, 2)
+        tracking.log_figure(plots.confusion_matrix_figure(cm, data.class_names, "Conv3D validation"),
+                            "confusion_matrix.png")
+        tracking.log_keras_model(model, "model")
+        chance = float(max(np.mean(data.y_val), 1 - np.mean(data.y_val)))
+        return result(
+            "tp4.conv3d", active.info.run_id, data, epochs=params["epochs"], parameters=model.count_params(),
+            val_accuracy=history["val_accuracy"][-1], val_auc=history["val_auc"][-1],
+            val_loss=history["val_loss"][-1], train_accuracy=history["accuracy"][-1],
+            chance_accuracy=chance, epoch_time_s=float(np.mean(history["epoch_time_s"])),
+            train_seconds=train_seconds,
+        )

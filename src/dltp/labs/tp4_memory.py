@@ -1,0 +1,227 @@
+"""TP4's memory question, measured: what does a 3D convolution network cost in memory?
+
+For every input side (32³, 64³, 96³, 128³) and batch size, two figures side by side:
+
+* **from the shapes**: every layer's output tensor (the activations kept for the backward pass)
+  and every layer's parameters, in float32 bytes — arithmetic on the model's shapes;
+* **measured**: the peak resident memory of one forward + backward pass (``train_on_batch`` with
+  plain SGD, so the optimizer adds no state), in a *fresh process per configuration*. The child
+  resets the kernel's high-water mark (``/proc/self/clear_refs``) right before the pass and reads
+  ``VmHWM`` after it; the figure is that peak minus the resident size just before the pass. A
+  first (warm-up) pass is measured too, since it also holds one-off allocations (graph tracing
+  under jax/tensorflow); the table reports the second, steady-state pass.
+
+Run as ``dltp run tp4.memory``; the child is ``python -m dltp.labs.tp4_memory --child SIDE BATCH``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from types import SimpleNamespace
+
+MB = 1024 ** 2
+
+
+def layer_table(model, batch: int = 1) -> list[dict]:
+    """Per layer: output shape, activation elements and float32 bytes at ``batch``, parameters."""
+    rows = []
+    entries = [("input", "InputLayer", model.inputs[0], 0)]
+    entries += [(layer.name, type(layer).__name__, layer.output, layer.count_params())
+                for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    for name, kind, tensor, params in entries:
+        shape = tuple(tensor.shape[1:])
+        elements = 1
+        for d in shape:
+            elements *= int(d)
+        rows.append({"layer": name, "type": kind, "output_shape": [int(d) for d in shape],
+                     "activation_elements": elements, "activation_bytes": 4 * elements * batch,
+                     "parameters": int(params)})
+    return rows
+
+
+def shape_costs(model, batch: int) -> dict:
+    rows = layer_table(model, batch)
+    params = sum(r["parameters"] for r in rows)
+    return {"activation_mb": sum(r["activation_bytes"] for r in rows) / MB, "parameters": params,
+            "parameter_mb": 4 * params / MB}
+
+
+# ------------------------------------------------------------------- the child: one measurement
+
+def _status_kb(field: str) -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _measured_pass(step) -> tuple[float, str]:
+    """MB above the resident size before ``step()`` at its peak; and the method used."""
+    if _reset_peak() and _status_kb("VmHWM") is not None:
+        before = _status_kb("VmRSS")
+        step()
+        return (_status_kb("VmHWM") - before) / 1024, "VmHWM after clear_refs"
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    step()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024, "ru_maxrss difference (lower bound)"
+
+
+def child(side: int, batch: int) -> dict:
+    import keras
+    import numpy as np
+
+    from dltp.models.conv3d import build_conv3d
+
+    keras.utils.set_random_seed(0)
+    model = build_conv3d((side, side, side, 1))
+    model.compile(optimizer=keras.optimizers.SGD(0.01), loss="binary_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(batch, side, side, side, 1)).astype("float32")
+    y = (np.arange(batch) % 2).astype("float32")[:, None]
+    first, method = _measured_pass(lambda: model.train_on_batch(x, y))
+    steady, _ = _measured_pass(lambda: model.train_on_batch(x, y))
+    return {"side": side, "batch": batch, "first_pass_mb": first, "peak_mb": steady, "method": method,
+            "rss_after_mb": (_status_kb("VmRSS") or 0) / 1024, "backend": keras.backend.backend()}
+
+
+def measure(side: int, batch: int, timeout: int = 900) -> dict:
+    """One configuration in a fresh Python process; {"error": ...} when it could not run (e.g. memory)."""
+    env = {**os.environ}
+    env.setdefault("OMP_NUM_THREADS", "2")
+    try:
+        out = subprocess.run([sys.executable, "-m", "dltp.labs.tp4_memory", "--child", str(side), str(batch)],
+                             capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"side": side, "batch": batch, "error": f"timed out after {timeout} s"}
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode != 0 or not lines:
+        return {"side": side, "batch": batch, "error": f"exit {out.returncode}: {out.stderr.strip()[-300:]}"}
+    return json.loads(lines[-1])
+
+
+# ------------------------------------------------------------------- the experiment
+
+def alternatives(side: int = 96, batch: int = 4) -> list[dict]:
+    """What the engineering choices buy at ``side``³, from the shapes (no training)."""
+    from dltp.models.conv3d import build_conv3d
+
+    designs = [
+        ("original (16, 32 filters, 3³ kernels)", side, {}),
+        ("fewer filters (8, 16)", side, {"filters": (8, 16)}),
+        ("smaller kernels (1³ in place of 3³: params only)", side, {"kernel": 1}),
+        ("early down-sampling (pool the input first)", side, {"early_pool": True}),
+        (f"patches of 32³ (one patch of {(side // 32) ** 3})", 32, {}),
+    ]
+    rows = []
+    for label, s, kwargs in designs:
+        costs = shape_costs(build_conv3d((s, s, s, 1), **kwargs), batch)
+        rows.append({"design": label, "side": s, "batch": batch, **costs})
+    return rows
+
+
+def run(cfg) -> dict:
+    import keras
+
+    from dltp import tracking
+    from dltp.errors import DltpError
+    from dltp.labs.common import result
+    from dltp.labs.tp4 import VOLUME_EXPERIMENT
+    from dltp.models.conv3d import build_conv3d
+
+    sides = [int(s) for s in cfg.option("sizes", (32, 64) if cfg.quick else (32, 64, 96, 128))]
+    batches = [int(b) for b in cfg.option("batches", (1,) if cfg.quick else (1, 4))]
+    if any(s < 8 or s % 4 for s in sides):
+        raise DltpError("--sizes must be multiples of 4, at least 8 (the network pools twice)")
+    if any(b < 1 for b in batches):
+        raise DltpError("--batches must be at least 1")
+    data = SimpleNamespace(name="volumes", fallback=False, fallback_from=None)
+    params = {"sides": sides, "batches": batches, "optimizer": "sgd", "dtype": "float32", "quick": cfg.quick}
+    with tracking.run(VOLUME_EXPERIMENT, dltp_id="tp4.memory", run_name="conv3d-memory", params=params,
+                      data=data, seed=cfg.seed) as active:
+        rows, layers = [], {}
+        for side in sides:
+            model = build_conv3d((side, side, side, 1))
+            layers[side] = layer_table(model, 1)
+            for batch in batches:
+                print(f"measuring {side}³ batch {batch} in a fresh process", flush=True)
+                measured = measure(side, batch)
+                row = {"side": side, "batch": batch, **shape_costs(model, batch),
+                       "measured_peak_mb": measured.get("peak_mb"), "first_pass_mb": measured.get("first_pass_mb"),
+                       "method": measured.get("method"), "error": measured.get("error")}
+                if row["measured_peak_mb"] is not None:
+                    row["ratio_measured_to_activations"] = row["measured_peak_mb"] / row["activation_mb"]
+                    tracking.log_metrics({f"peak_mb_{side}_b{batch}": row["measured_peak_mb"],
+                                          f"activation_mb_{side}_b{batch}": row["activation_mb"]})
+                rows.append(row)
+            keras.backend.clear_session()
+        alt = alternatives(max(sides), max(batches))
+        tracking.log_json({"rows": rows, "layers": {str(k): v for k, v in layers.items()}, "alternatives": alt},
+                          "memory_study.json")
+        tracking.log_text(markdown(rows, layers, alt), "memory_study.md")
+        tracking.log_figure(figure(rows), "memory_study.png")
+        return result("tp4.memory", active.info.run_id, data, rows=rows, alternatives=alt)
+
+
+def markdown(rows, layers, alt) -> str:
+    out = ["| input | batch | parameters | activations from shapes (MB) | measured peak (MB) | first pass (MB) | measured / shapes |",
+           "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        peak = f"{r['measured_peak_mb']:.1f}" if r["measured_peak_mb"] is not None else f"— ({r['error']})"
+        first = f"{r['first_pass_mb']:.1f}" if r.get("first_pass_mb") is not None else "—"
+        ratio = f"{r['ratio_measured_to_activations']:.2f}" if r.get("ratio_measured_to_activations") else "—"
+        out.append(f"| {r['side']}³ | {r['batch']} | {r['parameters']:,} | {r['activation_mb']:.1f} | {peak} | {first} | {ratio} |")
+    for side, table in layers.items():
+        out += ["", f"Per layer at {side}³, batch 1 (float32):", "",
+                "| layer | output shape | activation (MB) | parameters |", "|---|---|---|---|"]
+        out += [f"| {t['layer']} | {'×'.join(map(str, t['output_shape']))} | {t['activation_bytes'] / MB:.2f} | "
+                f"{t['parameters']:,} |" for t in table]
+    out += ["", "Design alternatives, from the shapes:", "",
+            "| design | input | batch | activations (MB) | parameters |", "|---|---|---|---|---|"]
+    out += [f"| {a['design']} | {a['side']}³ | {a['batch']} | {a['activation_mb']:.1f} | {a['parameters']:,} |" for a in alt]
+    return "\n".join(out) + "\n"
+
+
+def figure(rows):
+    from dltp.plots import plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for batch, colour in zip(sorted({r["batch"] for r in rows}), ("C0", "C1", "C2", "C3")):
+        sel = [r for r in rows if r["batch"] == batch]
+        voxels = [r["side"] ** 3 for r in sel]
+        ax.plot(voxels, [r["activation_mb"] for r in sel], "--", color=colour, label=f"activations from shapes, batch {batch}")
+        ok = [r for r in sel if r["measured_peak_mb"] is not None]
+        ax.plot([r["side"] ** 3 for r in ok], [r["measured_peak_mb"] for r in ok], "o-", color=colour,
+                label=f"measured peak, batch {batch}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("voxels per volume (side³)")
+    ax.set_ylabel("MB")
+    ax.set_title("Conv3D: memory of one forward + backward pass")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(child(int(sys.argv[2]), int(sys.argv[3]))), flush=True)
+    else:
+        sys.exit("usage: python -m dltp.labs.tp4_memory --child SIDE BATCH")
