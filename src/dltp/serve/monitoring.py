@@ -51,26 +51,36 @@ class Drift:
 
     def __init__(self, reference: dict | None, window: int = 500, min_images: int = 100,
                  threshold: float = 0.25, bins: int = 10):
-        self.window = deque(maxlen=window)
+        self.window: deque[int] = deque()  # bin index of each recent image
+        self.size = window
         self.min_images = min_images
         self.threshold = threshold
-        self.edges = self.expected = None
+        self.edges = self.expected = self.counts = None
         if reference and "mean_pixel" in reference:
             self.edges, self.expected = quantile_bins(reference["mean_pixel"]["edges"],
                                                       reference["mean_pixel"]["counts"], bins)
+            self.counts = np.zeros(len(self.expected), dtype=np.int64)
 
     @property
     def available(self) -> bool:
         return self.edges is not None
 
     def add(self, mean_pixels) -> None:
-        self.window.extend(float(m) for m in mean_pixels)
+        """Slide the window: bin counts are updated in place, so a score costs O(bins)."""
+        if not self.available:
+            return
+        inner = self.edges[1:-1]
+        for b in np.searchsorted(inner, np.asarray(mean_pixels, dtype=float), side="right"):
+            self.window.append(int(b))
+            self.counts[b] += 1
+            if len(self.window) > self.size:
+                self.counts[self.window.popleft()] -= 1
 
     def score(self) -> float | None:
         """The current PSI, or None before ``min_images`` images (or without a reference)."""
         if not self.available or len(self.window) < self.min_images:
             return None
-        return psi(self.expected, np.histogram(np.clip(self.window, 0, 255), bins=self.edges)[0])
+        return psi(self.expected, self.counts)
 
 
 def quantile_bins(edges, counts, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:

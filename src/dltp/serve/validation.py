@@ -52,7 +52,18 @@ def parse_json(body: bytes) -> object:
         raise InputError(f"the body is not valid JSON ({exc})", reason="bad_json") from None
 
 
-def _row(values, where: str) -> list[float]:
+_NUMBER_TYPES = {int, float}
+
+
+def _row(values, where: str):
+    """The values of one row as numbers 0-255, or an InputError naming the first bad one."""
+    if set(map(type, values)) <= _NUMBER_TYPES:  # fast path: plain numbers (bool is not int here)
+        try:
+            arr = np.array(values, dtype=np.float64)
+        except OverflowError:  # an integer beyond float range: the slow path names it
+            arr = None
+        if arr is not None and np.all(np.isfinite(arr)) and arr.min(initial=0) >= 0 and arr.max(initial=0) <= 255:
+            return arr
     out = []
     for j, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -79,12 +90,13 @@ def image_pixels(image, where: str = "image") -> np.ndarray:
     if len(image) == PIXELS:
         values = _row(image, where)
     elif len(image) == SIDE and all(isinstance(r, list) for r in image):
-        values = []
+        rows = []
         for i, r in enumerate(image):
             if len(r) != SIDE:
                 raise InputError(f"{where}[{i}] has {len(r)} values; each of the {SIDE} rows needs {SIDE}",
                                  reason="bad_shape")
-            values.extend(_row(r, f"{where}[{i}]"))
+            rows.append(np.asarray(_row(r, f"{where}[{i}]"), dtype=np.float64))
+        values = np.concatenate(rows)
     else:
         raise InputError(f"{where} has {len(image)} values; expected {PIXELS} numbers "
                          f"or {SIDE} rows of {SIDE}", reason="bad_shape")
