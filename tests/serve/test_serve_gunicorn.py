@@ -9,6 +9,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def test_dltp_serve_two_workers_from_mlflow_champion(model_dir, mlflow_store, tm
     try:
         ready = wait_ready(url, proc)
         assert ready["model"] == "models:/mnist-dense@champion" and ready["drift_reference"] is True
+        def booted():  # a worker writes its gauges when its app is built
+            return {m.group(1) for f in os.listdir(metrics_dir) if (m := re.match(r"gauge_livesum_(\d+)\.db", f))}
+
+        deadline = time.monotonic() + 180
+        while len(booted()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(booted()) == 2, os.listdir(metrics_dir)
         x, _ = digit_images(40)
         bodies = [json.dumps({"image": im.reshape(-1).tolist()}).encode() for im in x]
 
