@@ -22,6 +22,7 @@ from dltp.errors import DltpError
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
 # and keeps its heavy imports inside main, so that building the parser stays instant.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("dltp.serve.cli", "serve a model over HTTP (gunicorn; drawing page, metrics)"),
     "report": ("dltp.report", "results page (HTML + Markdown) from the MLflow store"),
     "paper": ("dltp.research.paper", "the TP5 research paper (PDF, or .tex without LaTeX) from results.json"),
 }

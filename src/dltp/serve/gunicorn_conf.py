@@ -1,0 +1,66 @@
+"""gunicorn settings for the service: ``gunicorn -c python:dltp.serve.gunicorn_conf dltp.serve.wsgi:app``.
+
+Used both by ``dltp serve`` and by the Docker image. Configured by environment variables so that
+the container needs no other command: ``PORT`` (default 5000; Cloud Run sets it), ``DLTP_HOST``
+(default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_MODEL`` (a path or an
+MLflow model URI; an MLflow model is downloaded once here, in the master, before the workers
+start). Command-line flags (``--bind``, ``--workers``) override them.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+
+bind = f"{os.environ.get('DLTP_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("DLTP_WORKERS") or os.cpu_count() or 1)
+worker_class = "sync"
+timeout = 60
+graceful_timeout = 10
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("DLTP_LOG_LEVEL", "info")
+
+# The workers are the parallelism: one math thread each (set before any worker imports numpy).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+# prometheus_client's multiprocess mode: every worker writes its metrics under this directory.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dltp-metrics-")
+
+
+def on_starting(server):
+    metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(metrics_dir, exist_ok=True)
+    for name in os.listdir(metrics_dir):  # values of a previous server are not ours
+        path = os.path.join(metrics_dir, name)
+        if name.endswith(".db") and os.path.isfile(path):
+            os.remove(path)
+    if os.environ.get("DLTP_MODEL_PATH"):
+        return
+    from dltp.errors import DltpError
+    from dltp.serve import model
+
+    source = os.environ.get("DLTP_MODEL", model.DEFAULT_MODEL)
+    if model.is_local(source):
+        return
+    try:
+        path = model.resolve(source, tempfile.mkdtemp(prefix="dltp-model-"))
+    except DltpError as exc:
+        print(f"dltp serve: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    server.log.info("model %s downloaded to %s", source, path)
+    os.environ["DLTP_MODEL_PATH"] = str(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if os.path.basename(metrics_dir).startswith("dltp-metrics-"):
+        shutil.rmtree(metrics_dir, ignore_errors=True)
