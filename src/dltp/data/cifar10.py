@@ -33,7 +33,8 @@ IMAGES_PER_BATCH = 10_000
 
 _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-            ("numpy._core.multiarray", "scalar"), ("builtins", "list")}
+            ("numpy._core.multiarray", "scalar"), ("builtins", "list"),
+            ("_codecs", "encode")}  # how protocol-2 pickles written by Python 3 store bytes
 
 
 class _SafeUnpickler(pickle.Unpickler):
