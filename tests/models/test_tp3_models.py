@@ -72,7 +72,7 @@ def test_detector(tmp_path):
     from dltp.models.detection import build_detector, compile_detector
 
     x, y, boxes = detection_images(8, seed=0)
-    assert ((boxes[:, 2:] > boxes[:, :2]) & (boxes >= 0) & (boxes <= 1)).all()
+    assert (boxes[:, 2:] > boxes[:, :2]).all() and ((boxes >= 0) & (boxes <= 1)).all()
     model = build_detector(x.shape[1:], 3)
     compile_detector(model, box_weight=5.0)
     before = [w.copy() for w in model.get_weights()]

@@ -15,18 +15,26 @@ from __future__ import annotations
 import keras
 
 BLOCKS = ((32, 1), (64, 2), (64, 1))
+# Keras' default BN momentum (0.99) averages the statistics over ~100s of steps; the short runs of
+# this lab (a few hundred steps) would then evaluate with statistics still close to their
+# initial values (measured: train accuracy 0.73, validation 0.10 after 72 steps). 0.9 follows them.
+BN_MOMENTUM = 0.9
+
+
+def _bn(name: str):
+    return keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=name)
 
 
 def residual_block(x, filters: int, stride: int, name: str):
     shortcut = x
     y = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv1")(x)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn1")(y)
+    y = _bn(f"{name}_bn1")(y)
     y = keras.layers.Activation("relu", name=f"{name}_relu1")(y)
     y = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2")(y)
-    y = keras.layers.BatchNormalization(name=f"{name}_bn2")(y)
+    y = _bn(f"{name}_bn2")(y)
     if stride != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=f"{name}_proj")(x)
-        shortcut = keras.layers.BatchNormalization(name=f"{name}_proj_bn")(shortcut)
+        shortcut = _bn(f"{name}_proj_bn")(shortcut)
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])
     return keras.layers.Activation("relu", name=f"{name}_out")(y)
 
@@ -36,7 +44,7 @@ def build_resnet(input_shape=(32, 32, 3), num_classes: int = 10, augment: keras.
     inputs = keras.Input(input_shape, name="image")
     x = augment(inputs) if augment is not None else inputs
     x = keras.layers.Conv2D(32, 3, padding="same", use_bias=False, name="stem_conv")(x)
-    x = keras.layers.BatchNormalization(name="stem_bn")(x)
+    x = _bn("stem_bn")(x)
     x = keras.layers.Activation("relu", name="stem_relu")(x)
     for i, (filters, stride) in enumerate(blocks, start=1):
         x = residual_block(x, filters, stride, name=f"block{i}")
