@@ -95,6 +95,29 @@ def options_for(unit: str) -> set[str]:
     ids = [e for e in EXPERIMENTS if e.id == unit or (unit in LAB_RUNNERS and e.lab == unit)]
     return {o for e in ids for o in e.options}
 
+# TP3: convolutional networks (dltp.labs.tp3, tp3_style_transfer, tp3_detection).
+OPTIONS.update({
+    "recipe": Option("--recipe", str, "TP3 training recipe: original (default) or fast"),
+    "train_images": Option("--train-images", int, "TP3: train on the first N training images only"),
+    "content": Option("--content", str, "style transfer: content image (file, or a scikit-image name)"),
+    "style": Option("--style", str, "style transfer: style image (file, or a scikit-image name)"),
+    "weights": Option("--weights", str, "style transfer: local VGG16 ImageNet weights file (.h5, no top)"),
+    "steps": Option("--steps", int, "style transfer: optimisation steps over the pixels"),
+    "image_size": Option("--image-size", int, "style transfer: side of the generated image in pixels"),
+    "box_weight": Option("--box-weight", float, "detection: weight λ of the box loss"),
+})
+EXPERIMENTS += [
+    Experiment("tp3.cnn", "tp3", "basic CNN on CIFAR-10 (original recipe; --recipe fast)",
+               "dltp.labs.tp3:run_cnn", ("recipe", "train_images")),
+    Experiment("tp3.resnet", "tp3", "Mini-ResNet with corrected residual blocks on CIFAR-10",
+               "dltp.labs.tp3:run_resnet", ("recipe", "train_images")),
+    Experiment("tp3.style_transfer", "tp3", "neural style transfer with a frozen VGG16, optimised over the pixels",
+               "dltp.labs.tp3_style_transfer:run", ("content", "style", "weights", "steps", "image_size")),
+    Experiment("tp3.detection", "tp3", "one-object detection: class head + box head, combined loss, IoU",
+               "dltp.labs.tp3_detection:run", ("box_weight",)),
+]
+LAB_RUNNERS["tp3"] = "dltp.labs.tp3:run_lab"
+
 # TP5: sequences and attention.
 OPTIONS.update({
     "attention_entropy": Option("--attention-entropy", float,

@@ -53,6 +53,12 @@ def _register_builtin() -> None:
     register("fashion_mnist", load_fashion_mnist, fallback="digits")
     register("digits", load_digits)
 
+    from dltp.data.cifar10 import load_cifar10
+    from dltp.data.shapes import load_shapes
+
+    register("cifar10", load_cifar10, fallback="shapes")
+    register("shapes", load_shapes)
+
 
 _register_builtin()
 

@@ -1,0 +1,64 @@
+"""TP3 end to end, offline, on tiny budgets (CIFAR-10 absent → the generated shapes)."""
+
+import json
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from dltp import cli
+
+
+def run(capsys, *args):
+    code = cli.main(["run", *args, "--json"])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_tp3_lab_quick_offline(capsys, mlflow_store):
+    code, out, err = run(capsys, "tp3", "--quick", "--train-images", "60", "--steps", "2", "--image-size", "32",
+                         "--recipe", "fast")
+    assert code == 0, out + err
+    assert "falling back to the bundled 'shapes'" in err and "RANDOM" in err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["experiment"] == "tp3" and result["dataset"] == "shapes" and result["dataset_fallback"]
+    assert result["winner"] in {"cnn", "resnet"} and result["recipe"] == "fast"
+    assert result["cnn_parameters"] > result["resnet_parameters"] > 0
+    assert 0 <= result["detection_mean_iou"] <= 1
+
+    client = MlflowClient()
+    parent = client.get_run(result["run_id"])
+    assert parent.info.status == "FINISHED" and parent.data.tags["tp3.winner"] == result["winner"]
+    assert {"comparison.json", "comparison.png"} <= {a.path for a in client.list_artifacts(parent.info.run_id)}
+    children = client.search_runs([parent.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    by_id = {c.data.tags["dltp.experiment"]: c for c in children}
+    assert set(by_id) == {"tp3.cnn", "tp3.resnet", "tp3.style_transfer", "tp3.detection"}
+    for kind in ("cnn", "resnet"):
+        child = by_id[f"tp3.{kind}"]
+        assert child.data.params["recipe"] == "fast" and child.data.params["train_images"] == "60"
+        assert {"test_accuracy", "parameters", "epoch_time_s", "train_images_per_s"} <= set(child.data.metrics)
+        assert {"training_curves.png", "confusion_matrix.png", "model"} <= {
+            a.path for a in client.list_artifacts(child.info.run_id)}
+    style = by_id["tp3.style_transfer"]
+    assert style.data.tags["vgg16.weights"] == "random"
+    assert len(client.get_metric_history(style.info.run_id, "total_loss")) == 3
+    assert {"style_transfer.png", "loss_curve.png"} <= {a.path for a in client.list_artifacts(style.info.run_id)}
+    detection = by_id["tp3.detection"]
+    assert {"test_class_accuracy", "test_mean_iou", "test_iou50_accuracy"} <= set(detection.data.metrics)
+    assert "boxes.png" in {a.path for a in client.list_artifacts(detection.info.run_id)}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["tp3.cnn", "--recipe", "slow"], "unknown recipe 'slow'"),
+    (["tp3.resnet", "--dataset", "cifar10", "--quick"], "put cifar-10-python.tar.gz"),
+    (["tp3.cnn", "--train-images", "5"], "at least 20"),
+    (["tp3.style_transfer", "--content", "no_such_file.jpg"], "neither an image file"),
+    (["tp3.style_transfer", "--weights", "missing.h5", "--quick"], "no such file"),
+    (["tp3.style_transfer", "--image-size", "8"], "at least 32"),
+    (["tp3.detection", "--box-weight", "-1"], ">= 0"),
+    (["tp3.detection", "--recipe", "fast"], "does not apply"),
+])
+def test_bad_inputs_are_clear_errors(capsys, mlflow_store, args, message):
+    code, out, err = run(capsys, *args)
+    assert code == 2 and message in err
+    assert "Traceback" not in err
