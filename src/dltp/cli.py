@@ -22,6 +22,7 @@ from dltp.errors import DltpError
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
 # and keeps its heavy imports inside main, so that building the parser stays instant.
 COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS["sweep"] = ("dltp.sweep.cli", "a grid of TP2 models as an Optuna study, every trial an MLflow run")
 
 
 def _raise_interrupt(signum, frame):

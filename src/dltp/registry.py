@@ -86,3 +86,24 @@ def runner(unit: str) -> Callable:
 def options_for(unit: str) -> set[str]:
     ids = [e for e in EXPERIMENTS if e.id == unit or (unit in LAB_RUNNERS and e.lab == unit)]
     return {o for e in ids for o in e.options}
+
+# TP2: diagnose and improve a network (one parent run with the six models as child runs).
+OPTIONS.update({
+    "bias_threshold": Option("--bias-threshold", float, "TP2 diagnosis: train accuracy below this is high bias (default 0.90)"),
+    "variance_threshold": Option("--variance-threshold", float,
+                                 "TP2 diagnosis: train - validation gap above this is high variance (default 0.02)"),
+    "val_threshold": Option("--val-threshold", float,
+                            "TP2: validation accuracy whose first epoch is reported (epochs-to-threshold, default 0.975)"),
+})
+_TP2_OPTIONS = ("bias_threshold", "variance_threshold", "val_threshold")
+EXPERIMENTS += [
+    Experiment("tp2.diagnose", "tp2", "Bias/variance diagnosis of the TP1 model, 15 epochs on a 54k/6k/10k split",
+               "dltp.labs.tp2:run_diagnose", _TP2_OPTIONS),
+    Experiment("tp2.regularize", "tp2", "L2(0.001) + Dropout 0.5 against the baseline: the gap change",
+               "dltp.labs.tp2:run_regularize", _TP2_OPTIONS),
+    Experiment("tp2.optimizers", "tp2", "SGD+momentum vs RMSprop vs Adam, 10 epochs, one tracked run each",
+               "dltp.labs.tp2:run_optimizers", _TP2_OPTIONS),
+    Experiment("tp2.batchnorm", "tp2", "BatchNormalization after the hidden layer: epochs to reach val accuracy 0.975",
+               "dltp.labs.tp2:run_batchnorm", _TP2_OPTIONS),
+]
+LAB_RUNNERS["tp2"] = "dltp.labs.tp2:run_lab"
