@@ -115,6 +115,14 @@ def redact(url: str) -> str:
         return url.split("@")[-1]
 
 
+def sqlalchemy_url(url: str) -> str:
+    """PostgreSQL through psycopg2 (the project's dependency), whatever SQLAlchemy's default driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
 def _engine_kwargs(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 60}}
@@ -131,7 +139,7 @@ def open_storage(url: str):
         raise DltpError(f"unsupported --storage {redact(url)!r}: use sqlite:///FILE or postgresql://USER@HOST/DB")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
+        return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
     except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
@@ -144,7 +152,7 @@ class Claims:
         import sqlalchemy as sa
 
         self.sa = sa
-        self.engine = sa.create_engine(url, **_engine_kwargs(url))
+        self.engine = sa.create_engine(sqlalchemy_url(url), **_engine_kwargs(url))
         meta = sa.MetaData()
         self.table = sa.Table(
             CLAIMS_TABLE, meta,
@@ -232,10 +240,11 @@ def setup(s: Settings):
         else:
             existing = json.loads(claims.get(s.study, SPEC_KEY).detail)
             if existing != json.loads(spec):
-                diff = "grid" if existing["grid"] != s.spec()["grid"] else "training budget"
+                part = "grid" if existing["grid"] != s.spec()["grid"] else "budget"
                 raise DltpError(
-                    f"study {s.study!r} in {redact(s.storage)} was created with another {diff}: "
-                    f"{json.dumps(existing[diff])}; this run asks for {json.dumps(s.spec()[diff])}. "
+                    f"study {s.study!r} in {redact(s.storage)} was created with another "
+                    f"{'grid' if part == 'grid' else 'training budget'}: {json.dumps(existing[part])}; "
+                    f"this run asks for {json.dumps(s.spec()[part])}. "
                     f"Use another --study name, or the same grid and budget to join it.")
     finally:
         claims.dispose()
