@@ -23,6 +23,7 @@ from dltp.errors import DltpError
 # and keeps its heavy imports inside main, so that building the parser stays instant.
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("dltp.serve.cli", "serve a model over HTTP (gunicorn; drawing page, metrics)"),
+    "sweep": ("dltp.sweep.cli", "a grid of TP2 models as an Optuna study, every trial an MLflow run"),
     "report": ("dltp.report", "results page (HTML + Markdown) from the MLflow store"),
     "paper": ("dltp.research.paper", "the TP5 research paper (PDF, or .tex without LaTeX) from results.json"),
 }

@@ -1,0 +1,112 @@
+"""TP2: the diagnosis rule on known curves, then the whole lab on a small real-format MNIST."""
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import write_mnist_idx
+from dltp import cli
+from dltp.labs import tp2
+
+
+def curves(train, val, val_loss):
+    return {"accuracy": train, "val_accuracy": val, "val_loss": val_loss, "loss": val_loss}
+
+
+def test_diagnosis_rule_and_curve_figures():
+    t = tp2.Thresholds()
+    d = tp2.diagnose(curves([0.97, 0.996], [0.975, 0.982], [0.08, 0.06, 0.07][:2]), t)
+    assert d["verdict"] == "balanced" and abs(d["gap"] - 0.014) < 1e-9
+    d = tp2.diagnose(curves([0.9, 0.95, 0.99], [0.96, 0.97, 0.965], [0.10, 0.05, 0.09]), t)
+    assert d["verdict"] == "high variance" and d["best_epoch"] == 2 and d["best_val_loss"] == 0.05
+    assert d["val_loss_rose_after_best"] and d["epochs_to_threshold"] is None
+    d = tp2.diagnose(curves([0.5, 0.85], [0.6, 0.976], [1.0, 0.5]), t)
+    assert d["verdict"] == "high bias" and d["epochs_to_threshold"] == 2 and not d["val_loss_rose_after_best"]
+    # Thresholds are options: the same curves, another verdict.
+    loose = tp2.Thresholds(bias=0.5, variance=0.03, val_accuracy=0.96)
+    d = tp2.diagnose(curves([0.9, 0.95, 0.99], [0.96, 0.97, 0.965], [0.10, 0.05, 0.09]), loose)
+    assert d["verdict"] == "balanced" and d["epochs_to_threshold"] == 1
+    md = tp2.diagnosis_markdown("x", d, loose, baseline={"gap": 0.05})
+    assert "balanced" in md and "change -0.0250" in md
+
+
+def test_batchnorm_question_is_answered_from_epochs_to_threshold():
+    def row(name, val):
+        h = curves([0.99] * len(val), val, [0.1] * len(val))
+        return {"variant": name, "run_id": name, **tp2.diagnose(h), "test_accuracy": 0.98,
+                "epoch_time_s": 1.0, "history": h}
+
+    t = tp2.Thresholds()
+    a = tp2.answer("tp2.batchnorm", {"batchnorm": row("batchnorm", [0.97, 0.976, 0.98]),
+                                     "adam": row("adam", [0.96, 0.97, 0.975])}, t)
+    assert a["converges_faster"] == "yes" and a["epochs_to_threshold"] == 2 and a["without_bn_epochs_to_threshold"] == 3
+    a = tp2.answer("tp2.batchnorm", {"batchnorm": row("batchnorm", [0.96, 0.97, 0.975]),
+                                     "adam": row("adam", [0.976, 0.97, 0.98])}, t)
+    assert a["converges_faster"] == "no"
+    a = tp2.answer("tp2.batchnorm", {"batchnorm": row("batchnorm", [0.9]), "adam": row("adam", [0.9])}, t)
+    assert a["converges_faster"].startswith("undetermined")
+
+
+@pytest.fixture
+def small_mnist():
+    return write_mnist_idx(Path(os.environ["DLTP_DATA_DIR"]) / "mnist", 1000, 300)
+
+
+def test_tp2_lab_parent_run_children_comparison_and_json(capsys, mlflow_store, small_mnist):
+    code = cli.main(["run", "tp2", "--dataset", "mnist", "--quick", "--epochs", "2", "--val-threshold", "0.5",
+                     "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["experiment"] == "tp2" and result["dataset"] == "mnist"
+    for exercise in ("diagnose", "regularize", "optimizers", "batchnorm"):
+        assert exercise in result, exercise
+    assert result["diagnose"]["verdict"] in ("high bias", "high variance", "balanced")
+    assert result["regularize"]["gap_change"] == pytest.approx(
+        result["regularize"]["gap"] - result["regularize"]["baseline_gap"])
+    assert set(result["optimizers"]["ranking"]) == {"sgd_momentum", "rmsprop", "adam"}
+    assert 0 <= result["optimizers"]["adam_test_accuracy"] <= 1
+    assert result["batchnorm"]["converges_faster"] in ("yes", "no", "same") or \
+        result["batchnorm"]["converges_faster"].startswith("undetermined")
+    assert [r["variant"] for r in result["runs"]] == list(tp2.VARIANTS)
+
+    client = MlflowClient()
+    parent = client.get_run(result["run_id"])
+    assert parent.info.status == "FINISHED" and parent.data.tags["dltp.experiment"] == "tp2"
+    assert parent.data.tags["tp2.diagnose.diagnosis"] == result["diagnose"]["verdict"]
+    children = client.search_runs([parent.info.experiment_id],
+                                  f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(c.data.tags["tp2.variant"] for c in children) == sorted(tp2.VARIANTS)
+    for c in children:
+        assert c.info.status == "FINISHED" and c.data.tags["tp2.diagnosis"]
+        assert [m.step for m in client.get_metric_history(c.info.run_id, "val_accuracy")] == [0, 1]
+        assert c.data.params["n_train"] == "900" and c.data.params["n_val"] == "100"
+        assert "test_accuracy" in c.data.metrics
+        assert {"diagnosis.md", "training_curves.png"} <= {a.path for a in client.list_artifacts(c.info.run_id)}
+    sgd = next(c for c in children if c.data.tags["tp2.variant"] == "sgd_momentum")
+    assert sgd.data.params["momentum"] == "0.9" and float(sgd.data.params["learning_rate"]) == pytest.approx(0.01)
+    reg = next(c for c in children if c.data.tags["tp2.variant"] == "regularized")
+    assert reg.data.params["l2"] == "0.001" and reg.data.params["dropout"] == "0.5"
+
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert {"comparison.md", "comparison.csv", "overlay_validation.png", "train_vs_val.png",
+            "diagnosis_baseline.md", "diagnosis_regularized.md", "results.json"} <= artifacts
+    table = mlflow.artifacts.load_text(f"{parent.info.artifact_uri}/comparison.csv")
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert [r["variant"] for r in rows] == list(tp2.VARIANTS)
+    assert "epochs_to_val_0.5" in rows[0] and float(rows[0]["test_accuracy"]) == pytest.approx(
+        result["diagnose"]["test_accuracy"])
+
+
+def test_tp2_single_exercise_and_bad_thresholds(capsys, mlflow_store, small_mnist):
+    assert cli.main(["run", "tp2.diagnose", "--dataset", "mnist", "--quick", "--epochs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["experiment"] == "tp2.diagnose" and result["verdict"] and len(result["runs"]) == 1
+    assert cli.main(["run", "tp2", "--quick", "--bias-threshold", "1.5"]) == 2
+    assert "between 0 and 1" in capsys.readouterr().err
