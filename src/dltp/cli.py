@@ -171,7 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"dltp: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("dltp: interrupted; the run was marked KILLED (resume it with --resume RUN_ID)", file=sys.stderr)
+        print("dltp: interrupted; the run was marked KILLED with what it had logged "
+              "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)

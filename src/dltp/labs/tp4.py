@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from dltp import tracking, training
+from dltp import plots, tracking, training
 from dltp.config import RunConfig
 from dltp.data.circles import VARIANTS, disc_mask, load_circles
 from dltp.data.volumes import load_volumes
@@ -197,8 +197,6 @@ def run_conv3d(cfg: RunConfig) -> dict:
                               epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
         train_seconds = time.perf_counter() - start
         history = logger.history
-        from dltp import plots
-
         tracking.log_figure(plots.training_curves(history, "TP4 Conv3D — sphere vs cube"), "training_curves.png")
         probabilities = model.predict(data.x_val, batch_size=32, verbose=0)[:, 0]
         predicted = (probabilities > 0.5).astype(int)
