@@ -137,12 +137,21 @@ def open_storage(url: str):
 
     if not url.startswith(("sqlite:", "postgresql", "mysql")):
         raise DltpError(f"unsupported --storage {redact(url)!r}: use sqlite:///FILE or postgresql://USER@HOST/DB")
+    import sqlalchemy.exc
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
-    except Exception as exc:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
+    for attempt in range(3):
+        try:
+            return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
+        except sqlalchemy.exc.IntegrityError:
+            # Workers started together race to create Optuna's tables; PostgreSQL lets one win
+            # and fails the others' CREATE. The tables exist then: open them again.
+            if attempt == 2:
+                raise DltpError(f"cannot create the study tables in {redact(url)}") from None
+            time.sleep(1.0 + attempt)
+        except Exception as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
 
 
 class Claims:
