@@ -201,7 +201,8 @@ def test_two_processes_share_a_postgres_study_and_one_mlflow_server(postgres, ml
         assert p.returncode == 0, out + err
     summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
     points = engine.grid_points(engine.parse_grid(grid))
-    check_study(summaries[-1], points)
+    # Whichever process exited last saw every trial finished; the other may have left while one still ran.
+    check_study(max(summaries, key=lambda s: s["complete"]), points)
     ran = sorted(n for s in summaries for n in s["ran_here"])
     assert ran == list(range(len(points)))  # the two processes split the grid, no point twice
     assert all(s["storage"].startswith("postgresql://postgres@127.0.0.1") for s in summaries)
