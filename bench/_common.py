@@ -63,3 +63,16 @@ def save(name: str, payload: dict, table: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2))
     (RESULTS / f"{name}.md").write_text(table + "\n")
+
+
+def thread_env(threads: int | None) -> dict:
+    """Environment that pins every backend to ``threads`` compute threads (nothing when None).
+
+    torch reads OMP_NUM_THREADS, tensorflow its own TF_NUM_*OP_THREADS, jax/XLA the Eigen flag;
+    pinning all of them keeps a side-by-side comparison fair when other work shares the cores."""
+    if not threads:
+        return {}
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+            "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
+            "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
+                         f"intra_op_parallelism_threads={threads}"}

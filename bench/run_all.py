@@ -2,14 +2,18 @@
 (bench/results/summary.md and .json), then refreshes the README's results section with it.
 
 A benchmark is any bench/*.py script other than this one, helpers (_*.py) and workers
-(*_worker.py). Each prints its own table; the summary keeps each script's output verbatim, its
-exit status and wall time. `--only NAME ...` runs a subset; `--no-readme` leaves the README alone.
+(*_worker.py). Each prints its own table; its output, exit status, wall time and date are kept in
+bench/results/runs/NAME.json. The summary is built from the latest run of every benchmark, so
+`--only NAME ...` re-measures a subset and keeps the others' latest figures (each section says when
+it was measured). `--threads N` pins every benchmark's compute threads (fair side-by-side
+ratios when other work shares the machine); `--no-readme` leaves the README alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -19,6 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+RESULTS = HERE / "results"
+RUNS = RESULTS / "runs"
 
 
 def scripts() -> list[Path]:
@@ -27,45 +33,66 @@ def scripts() -> list[Path]:
 
 
 def machine() -> str:
-    import os
-
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def run_one(script: Path, env: dict) -> dict:
+    print(f"== {script.stem} ==", flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=HERE.parent, env=env)
+    seconds = time.perf_counter() - start
+    print(proc.stdout, flush=True)
+    if proc.returncode:
+        print(proc.stderr[-3000:], file=sys.stderr)
+    record = {"benchmark": script.stem, "returncode": proc.returncode, "seconds": round(seconds, 1),
+              "date": time.strftime("%Y-%m-%d"), "machine": machine(), "threads": env.get("OMP_NUM_THREADS"),
+              "output": proc.stdout}
+    RUNS.mkdir(parents=True, exist_ok=True)
+    (RUNS / f"{script.stem}.json").write_text(json.dumps(record, indent=2))
+    return record
+
+
+def section(script: Path) -> tuple[str, dict | None]:
+    path = RUNS / f"{script.stem}.json"
+    if not path.exists():
+        return (f"### {script.stem} — not measured yet\n\n`python bench/run_all.py --only {script.stem}`\n",
+                None)
+    r = json.loads(path.read_text())
+    status = "" if r["returncode"] == 0 else f" — **failed (exit {r['returncode']})**"
+    threads = f", {r['threads']} thread(s)" if r.get("threads") else ""
+    return (f"### {r['benchmark']}{status}\n\n_measured {r['date']} ({r['machine']}{threads}), "
+            f"{r['seconds']:.0f} s_\n\n{r['output'].strip()}\n", r)
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", help="benchmark names (file stems) to run")
+    parser.add_argument("--threads", type=int, help="compute threads for every benchmark")
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args(argv)
-    chosen = [p for p in scripts() if not args.only or p.stem in args.only]
-    results, sections = [], []
-    for script in chosen:
-        print(f"== {script.stem} ==", flush=True)
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=HERE.parent)
-        seconds = time.perf_counter() - start
-        print(proc.stdout, flush=True)
-        if proc.returncode:
-            print(proc.stderr[-3000:], file=sys.stderr)
-        results.append({"benchmark": script.stem, "returncode": proc.returncode, "seconds": round(seconds, 1),
-                        "output": proc.stdout})
-        status = "" if proc.returncode == 0 else f" — **failed (exit {proc.returncode})**"
-        sections.append(f"### {script.stem}{status}\n\n{proc.stdout.strip()}\n")
-    stamp = time.strftime("%Y-%m-%d")
-    summary = (f"Measured by `make bench` on {stamp} ({machine()}); every figure below was printed by "
-               f"the benchmark named above it.\n\n" + "\n".join(sections))
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "summary.md").write_text(summary)
-    (out / "summary.json").write_text(json.dumps({"date": stamp, "machine": machine(), "results": results}, indent=2))
-    if not args.no_readme and not args.only and README.exists():
+    known = {p.stem for p in scripts()}
+    unknown = sorted(set(args.only or ()) - known)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(sorted(known))}")
+    sys.path.insert(0, str(HERE))
+    from _common import thread_env
+
+    env = {**os.environ, **thread_env(args.threads)}
+    ran = [run_one(p, env) for p in scripts() if not args.only or p.stem in args.only]
+    sections, results = zip(*(section(p) for p in scripts()))
+    summary = ("Measured by `make bench` (`python bench/run_all.py`); every figure below was printed by the "
+               "benchmark named above it.\n\n" + "\n".join(sections))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "summary.md").write_text(summary)
+    (RESULTS / "summary.json").write_text(json.dumps([r for r in results if r], indent=2))
+    if not args.no_readme and README.exists():
         text = README.read_text()
         if START in text and END in text:
             head, _, rest = text.partition(START)
             _, _, tail = rest.partition(END)
             README.write_text(f"{head}{START}\n{summary}\n{END}{tail}")
-    print(f"summary: {out / 'summary.md'}")
-    return 1 if any(r["returncode"] for r in results) else 0
+    print(f"summary: {RESULTS / 'summary.md'}")
+    return 1 if any(r["returncode"] for r in ran) else 0
 
 
 if __name__ == "__main__":

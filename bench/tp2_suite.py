@@ -1,5 +1,5 @@
 """Whole `dltp run tp2` against the four original TP2 recipes run one after another on the
-tensorflow backend (bench/tp2_original.py, one process per recipe, as the scripts were run),
+tensorflow backend (bench/tp2_original_worker.py, one process per recipe, as the scripts were run),
 side by side in one invocation on the same machine and data.
 
     python bench/tp2_suite.py                       # the original budgets (15/15/10×3/10 epochs)
@@ -42,7 +42,7 @@ def main():
     original = {}
     env = {**base, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     for recipe in ("diagnose", "regularize", "optimizers", "batchnorm"):
-        original[recipe], _ = timed([sys.executable, str(ROOT / "bench" / "tp2_original.py"), recipe,
+        original[recipe], _ = timed([sys.executable, str(ROOT / "bench" / "tp2_original_worker.py"), recipe,
                                      "--dataset", a.dataset, *budget], env)
         print(f"original {recipe:<11} tensorflow {original[recipe]:8.1f} s", flush=True)
     total_original = sum(original.values())

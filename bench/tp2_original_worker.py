@@ -2,7 +2,7 @@
 per exercise (data loaded, model built, trained, evaluated, curves plotted; ex. 3 logs each
 optimizer to MLflow). Used by tp2_suite.py as the baseline, on the tensorflow backend.
 
-    KERAS_BACKEND=tensorflow python bench/tp2_original.py diagnose [--dataset fashion_mnist] [--epochs N]
+    KERAS_BACKEND=tensorflow python bench/tp2_original_worker.py diagnose [--dataset fashion_mnist] [--epochs N]
 """
 
 import argparse
