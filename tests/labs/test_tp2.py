@@ -1,6 +1,7 @@
 """TP2: the diagnosis rule on known curves, then the whole lab on a small real-format MNIST."""
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -12,6 +13,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import write_mnist_idx
 from dltp import cli
+from dltp.config import RunConfig
 from dltp.labs import tp2
 
 
@@ -110,3 +112,28 @@ def test_tp2_single_exercise_and_bad_thresholds(capsys, mlflow_store, small_mnis
     assert result["experiment"] == "tp2.diagnose" and result["verdict"] and len(result["runs"]) == 1
     assert cli.main(["run", "tp2", "--quick", "--bias-threshold", "1.5"]) == 2
     assert "between 0 and 1" in capsys.readouterr().err
+
+
+def test_a_shorter_identical_run_is_logged_from_the_longer_ones_first_epochs(mlflow_store, small_mnist, monkeypatch):
+    # The lab's 10-epoch Adam run is the 15-epoch baseline's first 10 epochs; here 2 of 3.
+    monkeypatch.setitem(tp2.VARIANTS, "baseline", dataclasses.replace(tp2.VARIANTS["baseline"], epochs=3))
+    monkeypatch.setitem(tp2.VARIANTS, "adam", dataclasses.replace(tp2.VARIANTS["adam"], epochs=2))
+    assert tp2.same_training(tp2.VARIANTS["baseline"], tp2.VARIANTS["adam"])
+    assert not tp2.same_training(tp2.VARIANTS["adam"], tp2.VARIANTS["batchnorm"])
+    cfg = RunConfig(dataset="mnist")
+    _, _, _, _, shared = tp2._run_group("tp2", ["baseline", "adam"], cfg, [])
+    _, _, _, _, alone = tp2._run_group("tp2.optimizers", ["adam"], cfg, [])  # Adam trained for real
+
+    derived, trained = shared["adam"], alone["adam"]
+    assert len(shared["baseline"]["history"]["val_loss"]) == 3 and len(derived["history"]["val_loss"]) == 2
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert derived["history"][key] == pytest.approx(trained["history"][key], rel=1e-4, abs=1e-6), key
+    assert derived["test_accuracy"] == pytest.approx(trained["test_accuracy"], abs=1e-6)
+    assert derived["test_loss"] == pytest.approx(trained["test_loss"], rel=1e-4)
+
+    client = MlflowClient()
+    run = client.get_run(derived["run_id"])
+    assert run.data.tags["tp2.first_epochs_of"] == shared["baseline"]["run_id"]
+    assert run.data.params["epochs"] == "2" and run.info.status == "FINISHED"
+    assert [m.step for m in client.get_metric_history(run.info.run_id, "val_accuracy")] == [0, 1]
+    assert "tp2.first_epochs_of" not in client.get_run(trained["run_id"]).data.tags

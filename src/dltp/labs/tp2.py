@@ -182,46 +182,129 @@ def prepare(cfg: RunConfig) -> Prepared:
     return Prepared(data, flat_pixels(x_train), y_train, flat_pixels(x_val), y_val, flat_pixels(data.x_test))
 
 
-def train_variant(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, *,
-                  epochs: int | None = None, parent_run_id: str | None = None, dltp_id: str | None = None,
-                  experiment: str = EXPERIMENT, run_name: str | None = None, tags: dict | None = None) -> dict:
-    """Train ``v`` in its own MLflow run; return its measured figures, diagnosis and curves."""
-    epochs = epochs or cfg.pick("epochs", v.epochs, QUICK_EPOCHS)
-    batch_size = cfg.pick("batch_size", BATCH_SIZE, BATCH_SIZE)
+def _epochs(v: Variant, cfg: RunConfig) -> int:
+    return cfg.pick("epochs", v.epochs, QUICK_EPOCHS)
+
+
+def _build(v: Variant, p: Prepared, cfg: RunConfig):
     keras.utils.set_random_seed(cfg.seed)
     optimizer = make_optimizer(v.optimizer, v.learning_rate)
     model = build_dense(p.x_train.shape[1], p.data.num_classes, dropout=v.dropout, l2=v.l2,
                         batch_norm=v.batch_norm, name=f"tp2_{v.name}")
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    params = {"variant": v.name, "epochs": epochs, "batch_size": batch_size, "optimizer": v.optimizer,
-              "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
-              "momentum": 0.9 if v.optimizer == "sgd" else None, "dropout": v.dropout, "l2": v.l2,
-              "batch_norm": v.batch_norm, "hidden_units": 512, "n_train": len(p.x_train),
-              "n_val": len(p.x_val), "n_test": len(p.x_test), "quick": cfg.quick,
-              "bias_threshold": thresholds.bias, "variance_threshold": thresholds.variance,
-              "val_accuracy_threshold": thresholds.val_accuracy}
-    with tracking.run(experiment, dltp_id=dltp_id or v.exercise, run_name=run_name or f"{v.name}-{p.data.name}",
-                      params=params, data=p.data, seed=cfg.seed, parent_run_id=parent_run_id,
-                      tags={"tp2.variant": v.name, **(tags or {})}) as active:
-        start = time.perf_counter()
-        history = training.fit(model, p.x_train, p.y_train, validation_data=(p.x_val, p.y_val), epochs=epochs,
-                               batch_size=batch_size, checkpoint=False).history
-        train_seconds = time.perf_counter() - start
-        test = evaluate_classifier(model, p.x_test, p.data.y_test, p.data.class_names,
-                                   title=f"TP2 {v.name} — {p.data.name} test set")
-        d = diagnose(history, thresholds)
-        tracking.log_metrics({"gap": d["gap"], "best_epoch": d["best_epoch"], "best_val_loss": d["best_val_loss"],
-                              "epochs_to_threshold": d["epochs_to_threshold"], "train_seconds": train_seconds})
-        mlflow.set_tag("tp2.diagnosis", d["verdict"])
-        tracking.log_text(diagnosis_markdown(v.name, d, thresholds), "diagnosis.md")
-        tracking.log_figure(plots.training_curves(history, f"TP2 {v.name} — {p.data.name}"), "training_curves.png")
-        run_id = active.info.run_id
+    return model
+
+
+def _params(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, model, epochs: int) -> dict:
+    return {"variant": v.name, "epochs": epochs, "batch_size": cfg.pick("batch_size", BATCH_SIZE, BATCH_SIZE),
+            "optimizer": v.optimizer,
+            "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+            "momentum": 0.9 if v.optimizer == "sgd" else None, "dropout": v.dropout, "l2": v.l2,
+            "batch_norm": v.batch_norm, "hidden_units": 512, "n_train": len(p.x_train),
+            "n_val": len(p.x_val), "n_test": len(p.x_test), "quick": cfg.quick,
+            "bias_threshold": thresholds.bias, "variance_threshold": thresholds.variance,
+            "val_accuracy_threshold": thresholds.val_accuracy}
+
+
+def same_training(a: Variant, b: Variant) -> bool:
+    """Whether ``a`` and ``b`` train the same model the same way, differing at most in epochs:
+    with the same seed, the shorter one is then exactly the first epochs of the longer one."""
+    ignore = {"name", "exercise", "epochs"}
+    return {k: x for k, x in asdict(a).items() if k not in ignore} == \
+        {k: x for k, x in asdict(b).items() if k not in ignore}
+
+
+class WeightsAfter(keras.callbacks.Callback):
+    """Keeps a copy of the model's weights (BN statistics included) after the given epochs."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs = set(epochs)
+        self.weights: dict[int, list] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            self.weights[epoch + 1] = [np.array(w, copy=True) for w in self.model.get_weights()]
+
+
+def _record(v: Variant, model, history: dict, train_seconds: float, run_id: str, p: Prepared,
+            thresholds: Thresholds) -> dict:
+    """Evaluate ``model`` and log the diagnosis of ``history`` to the active run; the row."""
+    test = evaluate_classifier(model, p.x_test, p.data.y_test, p.data.class_names,
+                               title=f"TP2 {v.name} — {p.data.name} test set")
+    d = diagnose(history, thresholds)
+    tracking.log_metrics({"gap": d["gap"], "best_epoch": d["best_epoch"], "best_val_loss": d["best_val_loss"],
+                          "epochs_to_threshold": d["epochs_to_threshold"], "train_seconds": train_seconds})
+    mlflow.set_tag("tp2.diagnosis", d["verdict"])
+    tracking.log_text(diagnosis_markdown(v.name, d, thresholds), "diagnosis.md")
+    tracking.log_figure(plots.training_curves(history, f"TP2 {v.name} — {p.data.name}"), "training_curves.png")
     print(f"  {v.name}: {d['verdict']}; train {d['train_accuracy']:.4f} val {d['val_accuracy']:.4f} "
           f"test {test['test_accuracy']:.4f}; val loss lowest at epoch {d['best_epoch']}", flush=True)
     return {"variant": v.name, "run_id": run_id, "optimizer": v.optimizer, "dropout": v.dropout, "l2": v.l2,
             "batch_norm": v.batch_norm, **d, "test_accuracy": test["test_accuracy"],
             "test_loss": test["test_loss"], "epoch_time_s": float(np.mean(history["epoch_time_s"])),
             "train_seconds": train_seconds, "history": {k: list(vs) for k, vs in history.items()}}
+
+
+def train_variant(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, *,
+                  epochs: int | None = None, parent_run_id: str | None = None, dltp_id: str | None = None,
+                  experiment: str = EXPERIMENT, run_name: str | None = None, tags: dict | None = None,
+                  keep_weights_after=()) -> dict:
+    """Train ``v`` in its own MLflow run; return its measured figures, diagnosis and curves (and,
+    under "weights_after", the weights it had after each epoch count in ``keep_weights_after``)."""
+    epochs = epochs or _epochs(v, cfg)
+    model = _build(v, p, cfg)
+    params = _params(v, p, cfg, thresholds, model, epochs)
+    snapshots = WeightsAfter(keep_weights_after)
+    with tracking.run(experiment, dltp_id=dltp_id or v.exercise, run_name=run_name or f"{v.name}-{p.data.name}",
+                      params=params, data=p.data, seed=cfg.seed, parent_run_id=parent_run_id,
+                      tags={"tp2.variant": v.name, **(tags or {})}) as active:
+        start = time.perf_counter()
+        history = training.fit(model, p.x_train, p.y_train, validation_data=(p.x_val, p.y_val), epochs=epochs,
+                               batch_size=params["batch_size"], checkpoint=False, callbacks=[snapshots]).history
+        row = _record(v, model, history, time.perf_counter() - start, active.info.run_id, p, thresholds)
+    return {**row, "weights_after": snapshots.weights}
+
+
+def variant_from_prefix(v: Variant, donor: dict, p: Prepared, cfg: RunConfig, thresholds: Thresholds, *,
+                        parent_run_id: str | None = None) -> dict:
+    """Log ``v`` from the first epochs of ``donor``, a run of the same training (``same_training``)
+    that went on longer: its curves up to ``v``'s epochs and the weights it had then. Training ``v``
+    again would repeat those exact epochs (same model, seed, optimizer and data order)."""
+    epochs = _epochs(v, cfg)
+    model = _build(v, p, cfg)
+    model.set_weights(donor["weights_after"][epochs])
+    history = {k: vs[:epochs] for k, vs in donor["history"].items()}
+    with tracking.run(EXPERIMENT, dltp_id=v.exercise, run_name=f"{v.name}-{p.data.name}",
+                      params=_params(v, p, cfg, thresholds, model, epochs), data=p.data, seed=cfg.seed,
+                      parent_run_id=parent_run_id,
+                      tags={"tp2.variant": v.name, "tp2.first_epochs_of": donor["run_id"]}) as active:
+        for epoch in range(epochs):
+            tracking.log_metrics({k: vs[epoch] for k, vs in history.items()}, step=epoch)
+        return _record(v, model, history, float(sum(history["epoch_time_s"])), active.info.run_id, p, thresholds)
+
+
+def train_all(names: list[str], p: Prepared, cfg: RunConfig, thresholds: Thresholds, parent_run_id: str) -> dict:
+    """Every variant in ``names`` as a child run; a variant that is the first epochs of a longer
+    one in the group (the 10-epoch Adam run and the 15-epoch baseline) is not trained twice."""
+    variants = [VARIANTS[n] for n in names]
+    donor_of = {}
+    for v in variants:
+        same = [d for d in variants if same_training(d, v)]
+        donor = max(same, key=lambda d: _epochs(d, cfg))  # the longest; the first declared among equals
+        if donor is not v:
+            donor_of[v.name] = donor.name
+    rows = {}
+    for v in sorted(variants, key=lambda v: v.name in donor_of):  # donors train first
+        if v.name in donor_of:
+            rows[v.name] = variant_from_prefix(v, rows[donor_of[v.name]], p, cfg, thresholds,
+                                               parent_run_id=parent_run_id)
+        else:
+            keep = {_epochs(VARIANTS[n], cfg) for n, d in donor_of.items() if d == v.name}
+            rows[v.name] = train_variant(v, p, cfg, thresholds, parent_run_id=parent_run_id, keep_weights_after=keep)
+    for row in rows.values():
+        row.pop("weights_after", None)
+    return {n: rows[n] for n in names}
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,7 +444,7 @@ def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[s
                               "bias_threshold": thresholds.bias, "variance_threshold": thresholds.variance,
                               "val_accuracy_threshold": thresholds.val_accuracy}) as parent:
         parent_id = parent.info.run_id
-        rows = {n: train_variant(VARIANTS[n], p, cfg, thresholds, parent_run_id=parent_id) for n in names}
+        rows = train_all(names, p, cfg, thresholds, parent_id)
         answers = {ex: answer(ex, rows, thresholds) for ex in exercises}
         table = log_comparison(list(rows.values()), thresholds, f"TP2 — {p.data.name}")
         for ex, a in answers.items():
