@@ -40,8 +40,9 @@ test: install-test
 	KERAS_BACKEND=jax $(PYTEST) tests/models
 	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
 
+# make bench BENCH_ARGS="--only tp2_suite --threads 1" re-measures a subset (see bench/run_all.py).
 bench: install-test
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 paper: install
 	$(DLTP) paper

@@ -38,6 +38,7 @@ def machine() -> str:
 
 def run_one(script: Path, env: dict) -> dict:
     print(f"== {script.stem} ==", flush=True)
+    load = os.getloadavg()[0]  # other work on the machine when it started: context for the timings
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=HERE.parent, env=env)
     seconds = time.perf_counter() - start
@@ -46,7 +47,7 @@ def run_one(script: Path, env: dict) -> dict:
         print(proc.stderr[-3000:], file=sys.stderr)
     record = {"benchmark": script.stem, "returncode": proc.returncode, "seconds": round(seconds, 1),
               "date": time.strftime("%Y-%m-%d"), "machine": machine(), "threads": env.get("OMP_NUM_THREADS"),
-              "output": proc.stdout}
+              "load_average_at_start": round(load, 2), "output": proc.stdout}
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{script.stem}.json").write_text(json.dumps(record, indent=2))
     return record
@@ -60,6 +61,8 @@ def section(script: Path) -> tuple[str, dict | None]:
     r = json.loads(path.read_text())
     status = "" if r["returncode"] == 0 else f" — **failed (exit {r['returncode']})**"
     threads = f", {r['threads']} thread(s)" if r.get("threads") else ""
+    if r.get("load_average_at_start") is not None:
+        threads += f", load average {r['load_average_at_start']:.1f} at start"
     return (f"### {r['benchmark']}{status}\n\n_measured {r['date']} ({r['machine']}{threads}), "
             f"{r['seconds']:.0f} s_\n\n{r['output'].strip()}\n", r)
 

@@ -5,6 +5,7 @@ side by side in one invocation on the same machine and data.
     python bench/tp2_suite.py                       # the original budgets (15/15/10×3/10 epochs)
     python bench/tp2_suite.py --epochs 2            # reduced: every recipe 2 epochs, both sides
     python bench/tp2_suite.py --backend tensorflow  # dltp on another backend (default: torch)
+    python bench/tp2_suite.py --threads 1           # both sides pinned to one compute thread
 """
 
 import argparse
@@ -17,6 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import thread_env  # noqa: E402
 
 
 def timed(cmd, env):
@@ -33,9 +36,10 @@ def main():
     p.add_argument("--dataset", default="fashion_mnist")
     p.add_argument("--epochs", type=int, help="reduced budget: every recipe this many epochs, both sides")
     p.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "torch"), help="dltp's backend")
+    p.add_argument("--threads", type=int, help="compute threads for both sides (default: the libraries')")
     a = p.parse_args()
     work = tempfile.mkdtemp(prefix="tp2-bench-")
-    base = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "BENCH_CWD": work, "MLFLOW_DISABLE_TELEMETRY": "true",
+    base = {**os.environ, **thread_env(a.threads), "PYTHONPATH": str(ROOT / "src"), "BENCH_CWD": work, "MLFLOW_DISABLE_TELEMETRY": "true",
             "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db"}
     budget = ["--epochs", str(a.epochs)] if a.epochs else []
 
@@ -59,9 +63,9 @@ def main():
     print(f"|---|---|---|---|")
     label = f"{a.epochs} per recipe" if a.epochs else "15/15/10×3/10 (original)"
     print(f"| four original recipes, one after another | tensorflow | {label} | {total_original:.1f} |")
-    print(f"| `dltp run tp2` (6 tracked runs + comparison) | {a.backend} | {label} | {dltp_seconds:.1f} |")
+    print(f"| `dltp run tp2` (6 tracked runs, 5 trained, + comparison) | {a.backend} | {label} | {dltp_seconds:.1f} |")
     print(f"\nratio dltp / original = {dltp_seconds / total_original:.3f}  (dataset {a.dataset}, "
-          f"{os.cpu_count()} CPUs; dltp JSON and MLflow store in {work}; dltp test accuracies: "
+          f"{os.cpu_count()} CPUs, {a.threads or os.environ.get('OMP_NUM_THREADS') or 'default'} thread(s); dltp JSON and MLflow store in {work}; dltp test accuracies: "
           + ", ".join(f"{r['variant']} {r['test_accuracy']:.4f}" for r in result["runs"]) + ")")
 
 
