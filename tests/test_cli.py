@@ -45,3 +45,13 @@ def test_named_dataset_missing_exits_2_with_where_to_put_it(mlflow_store, capsys
 def test_unparsable_flag_is_usage_error():
     proc = run_cli("run", "tp1", "--epochs", "many")
     assert proc.returncode == 2 and "invalid int value" in proc.stderr
+
+
+def test_run_all_ends_with_the_report_page(mlflow_store, capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(registry, "plan", lambda target: ["tp1"])  # one real lab stands for all of them
+    assert cli.main(["run", "all", "--quick"]) == 0
+    out = capsys.readouterr().out
+    page = tmp_path / "dltp-results" / "report" / "index.html"
+    assert f"report: {page.relative_to(tmp_path)}" in out and page.exists()
+    assert "tp1" in (page.parent / "report.md").read_text()

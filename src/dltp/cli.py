@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from dltp import registry
 from dltp.errors import DltpError
@@ -113,6 +114,11 @@ def cmd_run(args) -> int:
         print(_summary(result), flush=True)
     if len(units) > 1:
         print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    if args.target == "all":
+        from dltp import report
+
+        page = report.build(Path(report.DEFAULT_OUTPUT))
+        print(f"report: {page}  (Markdown: {page.with_name('report.md')}; open the runs with `dltp ui`)", flush=True)
     if args.json:
         payload = results[0] if len(units) == 1 else {"experiment": args.target, "results": results,
                                                       "failed": failed}
