@@ -31,7 +31,7 @@ run: install
 	@echo
 	@echo "Results are tracked in MLflow ($${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db})."
 	@echo "Open them with:   $(DLTP) ui      (then http://127.0.0.1:5000)"
-	@echo "Results page:     $(DLTP) report"
+	@echo "Results page:     dltp-results/report/index.html   (rebuild it: $(DLTP) report)"
 
 # The whole suite runs under the default backend (torch); the model-level tests run again
 # under jax and tensorflow, since every model must work on the three backends.

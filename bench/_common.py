@@ -31,7 +31,8 @@ def peak_rss_mb() -> float:
 
 
 def matmul_gflops(n: int = 1024, repeats: int = 20) -> float:
-    """The machine's measured float32 matmul rate (numpy/BLAS, all cores), best of ``repeats``."""
+    """The machine's measured float32 matmul rate (numpy/BLAS, with the thread setting of the
+    environment: all cores unless OMP_NUM_THREADS says otherwise), best of ``repeats``."""
     import time
 
     import numpy as np
@@ -76,3 +77,39 @@ def thread_env(threads: int | None) -> dict:
             "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
             "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
                          f"intra_op_parallelism_threads={threads}"}
+
+
+def _layers(model):
+    for layer in model.layers:
+        if hasattr(layer, "layers"):  # a nested model
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def training_flops_per_sample(model) -> float:
+    """Multiply-adds of the convolution and dense layers of ``model`` (built, functional), ×2 for
+    FLOPs and ×3 for a training step (forward, gradient w.r.t. inputs, gradient w.r.t. weights).
+
+    Other layers (normalisation, activations, pooling, recurrent cells, attention) are left out, so
+    the GFLOP/s derived from it is a lower bound of the work done."""
+    import math
+
+    import keras
+
+    total = 0.0
+    for layer in _layers(model):
+        try:
+            out_shape = tuple(layer.output.shape[1:])
+            in_shape = tuple(layer.input.shape[1:])
+        except (AttributeError, ValueError):
+            continue
+        if isinstance(layer, keras.layers.Dense):
+            total += 2 * math.prod(in_shape) * layer.units
+        elif isinstance(layer, (keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)):
+            total += 2 * math.prod(in_shape[:-1]) * math.prod(layer.kernel_size) * in_shape[-1] * layer.filters
+        elif isinstance(layer, (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)):
+            groups = getattr(layer, "groups", 1) or 1
+            total += (2 * math.prod(out_shape[:-1]) * math.prod(layer.kernel_size) * in_shape[-1] // groups
+                      * layer.filters)
+    return 3 * total

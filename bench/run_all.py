@@ -63,8 +63,11 @@ def section(script: Path) -> tuple[str, dict | None]:
     threads = f", {r['threads']} thread(s)" if r.get("threads") else ""
     if r.get("load_average_at_start") is not None:
         threads += f", load average {r['load_average_at_start']:.1f} at start"
+    output = r["output"].strip()
+    if not any(line.startswith("|") for line in output.splitlines()):
+        output = f"```text\n{output}\n```"  # plain-text output keeps its columns
     return (f"### {r['benchmark']}{status}\n\n_measured {r['date']} ({r['machine']}{threads}), "
-            f"{r['seconds']:.0f} s_\n\n{r['output'].strip()}\n", r)
+            f"{r['seconds']:.0f} s_\n\n{output}\n", r)
 
 
 def main(argv=None) -> int:

@@ -2,8 +2,9 @@
 
 Each backend runs in its own subprocess (Keras picks its backend at import). For every model:
 build, compile with the original recipe, one warm-up fit, then time ``--steps`` training steps on
-random data of the dataset's shape. Ratios are only meaningful within one run (same machine, same
-load).
+random data of the dataset's shape. GFLOP/s counts the convolution and dense layers' work (a lower
+bound), against the machine's float32 matmul rate measured in the same run; peak RSS is the
+backend process'. Ratios are only meaningful within one run (same machine, same load).
 
     python bench/tp3_throughput.py                       # CIFAR-sized 32×32×3, batch 64
     python bench/tp3_throughput.py --shape 28 28 1 --steps 5 --backends torch jax
@@ -20,6 +21,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, matmul_gflops, peak_rss_mb, save, training_flops_per_sample  # noqa: E402
+
 MODELS = ("cnn", "resnet", "detector")
 
 
@@ -51,7 +55,9 @@ def measure(shape, batch: int, steps: int) -> dict:
         model.fit(x[:batch], warm, batch_size=batch, epochs=1, verbose=0)
         start = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0, shuffle=False)
-        out[name] = n / (time.perf_counter() - start)
+        rate = n / (time.perf_counter() - start)
+        out[name] = {"images_per_s": rate, "gflops": rate * training_flops_per_sample(model) / 1e9}
+    out["peak_rss_mb"] = peak_rss_mb()
     return out
 
 
@@ -77,11 +83,20 @@ def main() -> int:
             print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue
         rows[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(f"training images/s, input {tuple(args.shape)} (detector: 64x64x3), batch {args.batch}, "
-          f"{args.steps} timed steps, {os.cpu_count()} CPUs")
-    print(f"{'model':<10}" + "".join(f"{b:>12}" for b in rows))
-    for name in MODELS:
-        print(f"{name:<10}" + "".join(f"{rows[b][name]:>12.1f}" for b in rows))
+    peak = matmul_gflops()
+    base = rows.get("torch") or next(iter(rows.values()))
+    table = [{"model": name, "backend": b, "images_per_s": r[name]["images_per_s"], "gflops": r[name]["gflops"],
+              "pct": 100 * r[name]["gflops"] / peak, "ratio": r[name]["images_per_s"] / base[name]["images_per_s"],
+              "rss": r["peak_rss_mb"]}
+             for name in MODELS for b, r in rows.items()]
+    text = markdown_table(table, [("model", "model"), ("backend", "backend"), ("images_per_s", "images/s"),
+                                  ("gflops", "GFLOP/s"), ("pct", "% of matmul"), ("ratio", "× torch"),
+                                  ("rss", "process peak RSS MB")])
+    note = (f"TP3 training throughput, input {tuple(args.shape)} (detector 64×64×3), batch {args.batch}, "
+            f"{args.steps} timed steps; matmul {peak:.1f} GFLOP/s; {os.cpu_count()} CPUs")
+    print(note)
+    print(text)
+    save("tp3_throughput", {"rows": table, "matmul_gflops": peak}, f"{note}\n\n{text}")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Each backend runs in its own fresh process (KERAS_BACKEND is fixed at import time) on the same
 seeded data: the original U-Net (128×128, batch 4) and the original Conv3D network (32³, batch 16).
-One warm-up epoch (graph tracing / compilation) is excluded; the next epoch is timed.
+One warm-up epoch (graph tracing / compilation) is excluded; the next epoch is timed. GFLOP/s
+counts the convolution layers' work (a lower bound) against the machine's float32 matmul rate
+measured in the same run; peak RSS is the backend process'.
 
     python bench/tp4_throughput.py [--unet-images 32] [--volumes 64] [--backends torch jax tensorflow]
 """
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, matmul_gflops, peak_rss_mb, save, training_flops_per_sample  # noqa: E402
 
 
 def child(unet_images: int, volumes: int) -> dict:
@@ -44,9 +48,12 @@ def child(unet_images: int, volumes: int) -> dict:
     vol = load_volumes(n_train=volumes, n_val=2)
     c3d = build_conv3d()
     c3d.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    unet_rate = timed(unet, seg.x_train, seg.y_train, 4)
+    c3d_rate = timed(c3d, vol.x_train, vol.y_train.astype(np.float32), 16)
     return {"backend": keras.backend.backend(),
-            "unet_images_per_s": timed(unet, seg.x_train, seg.y_train, 4),
-            "conv3d_volumes_per_s": timed(c3d, vol.x_train, vol.y_train.astype(np.float32), 16)}
+            "unet_images_per_s": unet_rate, "unet_gflops": unet_rate * training_flops_per_sample(unet) / 1e9,
+            "conv3d_volumes_per_s": c3d_rate, "conv3d_gflops": c3d_rate * training_flops_per_sample(c3d) / 1e9,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def main() -> int:
@@ -72,13 +79,19 @@ def main() -> int:
     if not rows:
         return 1
     base = rows[0]
-    print(f"{'backend':<11} {'U-Net img/s':>12} {'vs ' + base['backend']:>10} {'Conv3D vol/s':>13} {'vs ' + base['backend']:>10}")
-    for r in rows:
-        print(f"{r['backend']:<11} {r['unet_images_per_s']:>12.2f} {r['unet_images_per_s'] / base['unet_images_per_s']:>10.2f} "
-              f"{r['conv3d_volumes_per_s']:>13.2f} {r['conv3d_volumes_per_s'] / base['conv3d_volumes_per_s']:>10.2f}")
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "tp4_throughput.json").write_text(json.dumps({"args": vars(args), "rows": rows}, indent=2))
+    peak = matmul_gflops()
+    models = (("U-Net 128² (images/s, batch 4)", "unet_images_per_s", "unet_gflops"),
+              ("Conv3D 32³ (volumes/s, batch 16)", "conv3d_volumes_per_s", "conv3d_gflops"))
+    table = [{"model": title, "backend": r["backend"], "rate": r[rate], "gflops": r[gflops],
+              "pct": 100 * r[gflops] / peak, "ratio": r[rate] / base[rate], "rss": r["peak_rss_mb"]}
+             for title, rate, gflops in models for r in rows]
+    text = markdown_table(table, [("model", "model"), ("backend", "backend"), ("rate", "samples/s"),
+                                  ("gflops", "GFLOP/s"), ("pct", "% of matmul"), ("ratio", f"× {base['backend']}"),
+                                  ("rss", "process peak RSS MB")])
+    note = f"TP4 training throughput; matmul {peak:.1f} GFLOP/s; {os.cpu_count()} CPUs"
+    print(note)
+    print(text)
+    save("tp4_throughput", {"args": vars(args), "rows": table, "matmul_gflops": peak}, f"{note}\n\n{text}")
     return 0
 
 

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import markdown_table, peak_rss_mb, save  # noqa: E402
 
 
 def measure(steps: int) -> dict:
@@ -44,6 +46,7 @@ def measure(steps: int) -> dict:
     dec = rng.standard_normal((n, 10, 1)).astype("float32")
     ys = rng.standard_normal((n, 10, 1)).astype("float32")
     out["seq2seq"] = _time(model, [xs, dec], ys, batch)
+    out["peak_rss_mb"] = peak_rss_mb()
     return out
 
 
@@ -80,12 +83,16 @@ def main() -> int:
     if not rows:
         return 1
     base = rows.get("torch") or next(iter(rows.values()))
-    print(f"TP5 training throughput (samples/s, batch 64, {args.steps} timed steps after a warm-up epoch)")
-    print(f"{'backend':<12}{'attention':>12}{'vs torch':>10}{'seq2seq':>12}{'vs torch':>10}")
-    for backend, r in rows.items():
-        print(f"{backend:<12}{r['attention']:>12.0f}{r['attention'] / base['attention']:>10.2f}"
-              f"{r['seq2seq']:>12.0f}{r['seq2seq'] / base['seq2seq']:>10.2f}")
-    print(json.dumps(rows))
+    table = [{"backend": b, "attention": r["attention"], "attention_ratio": r["attention"] / base["attention"],
+              "seq2seq": r["seq2seq"], "seq2seq_ratio": r["seq2seq"] / base["seq2seq"], "rss": r["peak_rss_mb"]}
+             for b, r in rows.items()]
+    text = markdown_table(table, [("backend", "backend"), ("attention", "attention samples/s"),
+                                  ("attention_ratio", "× torch"), ("seq2seq", "seq2seq samples/s"),
+                                  ("seq2seq_ratio", "× torch"), ("rss", "process peak RSS MB")])
+    note = f"TP5 training throughput (batch 64, {args.steps} timed steps after a warm-up epoch)"
+    print(note)
+    print(text)
+    save("tp5_throughput", {"rows": table}, f"{note}\n\n{text}")
     return 0
 
 
