@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     table = markdown_table(rows, [("experiment", "experiment"), ("torch", "dltp, torch s"),
                                   ("tensorflow", "original recipes, tensorflow s"), ("ratio", "torch / tensorflow")])
     note = (f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, "
-            f"{a.threads or 'default'} thread(s) per side, {os.cpu_count()} CPUs; "
+            f"{a.threads or os.environ.get('OMP_NUM_THREADS') or 'default'} thread(s) per side, {os.cpu_count()} CPUs; "
             f"whole suite torch / tensorflow = {totals['torch'] / totals['tensorflow']:.2f}")
     print()
     print(table)
