@@ -5,8 +5,9 @@ A benchmark is any bench/*.py script other than this one, helpers (_*.py) and wo
 (*_worker.py). Each prints its own table; its output, exit status, wall time and date are kept in
 bench/results/runs/NAME.json. The summary is built from the latest run of every benchmark, so
 `--only NAME ...` re-measures a subset and keeps the others' latest figures (each section says when
-it was measured). `--threads N` pins every benchmark's compute threads (fair side-by-side
-ratios when other work shares the machine); `--no-readme` leaves the README alone.
+it was measured); `--render` only rebuilds the summary from them. `--threads N` pins every
+benchmark's compute threads (fair side-by-side ratios when other work shares the machine);
+`--no-readme` leaves the README alone.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", help="benchmark names (file stems) to run")
     parser.add_argument("--threads", type=int, help="compute threads for every benchmark")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--render", action="store_true",
+                        help="run nothing: rebuild the summary and the README section from the recorded runs")
     args = parser.parse_args(argv)
     known = {p.stem for p in scripts()}
     unknown = sorted(set(args.only or ()) - known)
@@ -84,7 +87,7 @@ def main(argv=None) -> int:
     from _common import thread_env
 
     env = {**os.environ, **thread_env(args.threads)}
-    ran = [run_one(p, env) for p in scripts() if not args.only or p.stem in args.only]
+    ran = [] if args.render else [run_one(p, env) for p in scripts() if not args.only or p.stem in args.only]
     sections, results = zip(*(section(p) for p in scripts()))
     summary = ("Measured by `make bench` (`python bench/run_all.py`); every figure below was printed by the "
                "benchmark named above it.\n\n" + "\n".join(sections))

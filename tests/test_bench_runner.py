@@ -45,6 +45,11 @@ def test_subsets_merge_into_one_summary_and_the_readme(tmp_path):
     assert [r["benchmark"] for r in summary] == ["alpha", "beta"]
     assert "worker" not in readme
 
+    (root / "README.md").write_text("<!-- bench:start -->\n<!-- bench:end -->\n")
+    proc = run(root, "--render")  # nothing runs; the recorded figures come back
+    assert proc.returncode == 0 and "== alpha ==" not in proc.stdout
+    assert "| alpha | 1 |" in (root / "README.md").read_text()
+
 
 def test_a_failing_benchmark_is_marked_and_fails_the_run(tmp_path):
     root = make_project(tmp_path)
