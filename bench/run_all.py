@@ -30,7 +30,7 @@ RUNS = RESULTS / "runs"
 
 def scripts() -> list[Path]:
     return sorted(p for p in HERE.glob("*.py")
-                  if p.name != "run_all.py" and not p.name.startswith("_") and not p.stem.endswith("_worker"))
+                  if p.name not in ("run_all.py", "record.py") and not p.name.startswith("_") and not p.stem.endswith("_worker"))
 
 
 def machine() -> str:
