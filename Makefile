@@ -14,8 +14,13 @@ $(PY):
 	$(PIP) --upgrade pip
 
 # torch is installed first and alone so that nothing can resolve another (CUDA) build.
+# On Linux, PyPI's torch wheel is the CUDA build (several GB); TORCH_INDEX chooses another index:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu     # the CPU-only build
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cu126   # one CUDA version's build
+# Left empty, pip resolves torch==2.13.0 from its own configuration (this project's machines: the CPU build).
+TORCH_INDEX ?=
 $(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) torch==2.13.0
+	$(PIP) torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) -e .
 	touch $@
 

@@ -73,7 +73,7 @@ def thread_env(threads: int | None) -> dict:
     pinning all of them keeps a side-by-side comparison fair when other work shares the cores."""
     if not threads:
         return {}
-    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "DLTP_THREADS": str(threads),
             "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
             "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'} "
                          f"intra_op_parallelism_threads={threads}"}

@@ -40,6 +40,7 @@ def machine() -> str:
 def run_one(script: Path, env: dict) -> dict:
     print(f"== {script.stem} ==", flush=True)
     load = os.getloadavg()[0]  # other work on the machine when it started: context for the timings
+    started = time.time()
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=HERE.parent, env=env)
     seconds = time.perf_counter() - start
@@ -49,6 +50,9 @@ def run_one(script: Path, env: dict) -> dict:
     record = {"benchmark": script.stem, "returncode": proc.returncode, "seconds": round(seconds, 1),
               "date": time.strftime("%Y-%m-%d"), "machine": machine(), "threads": env.get("OMP_NUM_THREADS"),
               "load_average_at_start": round(load, 2), "output": proc.stdout}
+    payload = RESULTS / f"{script.stem}.json"  # the figures the benchmark saved, when it saved them now
+    if payload.exists() and payload.stat().st_mtime >= started:
+        record["payload"] = json.loads(payload.read_text())
     RUNS.mkdir(parents=True, exist_ok=True)
     (RUNS / f"{script.stem}.json").write_text(json.dumps(record, indent=2))
     return record
@@ -76,6 +80,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="+", help="benchmark names (file stems) to run")
     parser.add_argument("--threads", type=int, help="compute threads for every benchmark")
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--write-preferences", action="store_true",
+                        help="run nothing: rewrite src/dltp/backend_preferences.json from the recorded runs")
     parser.add_argument("--render", action="store_true",
                         help="run nothing: rebuild the summary and the README section from the recorded runs")
     args = parser.parse_args(argv)
@@ -87,7 +93,13 @@ def main(argv=None) -> int:
     from _common import thread_env
 
     env = {**os.environ, **thread_env(args.threads)}
-    ran = [] if args.render else [run_one(p, env) for p in scripts() if not args.only or p.stem in args.only]
+    only_record = args.render or args.write_preferences
+    ran = [] if only_record else [run_one(p, env) for p in scripts() if not args.only or p.stem in args.only]
+    if not args.render:  # the backend preferences follow the latest measurements
+        import _preferences
+
+        if _preferences.write():
+            print(f"backend preferences: {_preferences.TARGET}")
     sections, results = zip(*(section(p) for p in scripts()))
     summary = ("Measured by `make bench` (`python bench/run_all.py`); every figure below was printed by the "
                "benchmark named above it.\n\n" + "\n".join(sections))

@@ -1,15 +1,16 @@
-"""Whole-suite wall time: `dltp run all` on the default backend (torch) against the same labs with
-their original recipes on the tensorflow backend, side by side in one invocation.
+"""Whole-suite wall time: `dltp run all` with each experiment on its preferred backend (`auto`,
+the default) against the same command pinned to torch, to jax and to tensorflow, side by side in
+one invocation.
 
 Each side is one `dltp run all` process with its own fresh MLflow store and the same data; the
-per-experiment seconds come from the run's own JSON. `dltp run all` already defaults to the
-original recipes (TP3's `fast` recipe is opt-in), so the two sides train the same models for the
-same epochs: the difference is the backend. TP2's separate baseline, the original scripts
-themselves, is bench/tp2_suite.py.
+per-experiment seconds come from the run's own JSON. The pinned sides are also what ranks the
+backends for the quick budget in dltp's backend preferences (bench/_preferences.py). TP2's
+comparison with the original course scripts is bench/tp2_suite.py.
 
     python bench/suite_walltime.py                 # quick budget (`--quick`, what `make run` does)
     python bench/suite_walltime.py --full          # the full budget: hours on a 2-core CPU
-    python bench/suite_walltime.py --threads 1     # pin both sides to one thread each
+    python bench/suite_walltime.py --threads 1     # pin every side to one thread
+    python bench/suite_walltime.py --sides auto torch
 """
 
 from __future__ import annotations
@@ -27,53 +28,70 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, save, thread_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = (("dltp, default backend", "torch"), ("original recipes", "tensorflow"))
+SIDES = ("auto", "torch", "jax", "tensorflow")
 
 
-def run_side(backend: str, full: bool, dataset: str | None, threads: int | None) -> tuple[float, dict]:
-    work = tempfile.mkdtemp(prefix=f"suite-{backend}-")
-    env = {**os.environ, **thread_env(threads), "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT / "src"),
+def run_side(side: str, full: bool, dataset: str | None, threads: int | None) -> tuple[float, dict]:
+    work = tempfile.mkdtemp(prefix=f"suite-{side}-")
+    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT / "src"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
-    cmd = [sys.executable, "-m", "dltp", "run", "all", "--json", *([] if full else ["--quick"]),
-           *(["--dataset", dataset] if dataset else [])]
+    env.pop("KERAS_BACKEND", None)  # the flag decides, as it would for a user with nothing set
+    cmd = [sys.executable, "-m", "dltp", "run", "all", "--json", "--backend", side,
+           *([] if full else ["--quick"]), *(["--dataset", dataset] if dataset else [])]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} ({backend}) failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def ratio(a, b):
+    return a / b if a and b else None
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--full", action="store_true", help="full budget instead of --quick")
     p.add_argument("--dataset", help="passed to every lab (default: each lab's own, with its offline fallback)")
-    p.add_argument("--threads", type=int, help="threads per side (OMP / TF intra-op); default: the libraries'")
+    p.add_argument("--threads", type=int, help="threads per side (default: dltp's own default)")
+    p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
     a = p.parse_args(argv)
-    totals, per_unit = {}, {}
-    for label, backend in SIDES:
-        seconds, payload = run_side(backend, a.full, a.dataset, a.threads)
-        totals[backend] = seconds
+    totals, pinned, auto = {}, {}, {}
+    for side in a.sides:
+        load = os.getloadavg()[0]
+        seconds, payload = run_side(side, a.full, a.dataset, a.threads)
+        totals[side] = seconds
         for r in payload["results"]:
-            per_unit.setdefault(r["experiment"], {})[backend] = r["seconds"]
-        print(f"{label:<22} {backend:<10} {seconds:8.1f} s", flush=True)
+            if side == "auto":
+                auto[r["experiment"]] = {"backend": r["backend"], "seconds": r["seconds"]}
+            else:
+                pinned.setdefault(r["experiment"], {})[side] = r["seconds"]
+        print(f"{side:<11} {seconds:8.1f} s  (load average {load:.1f} at start)", flush=True)
+    units = list(dict.fromkeys([*auto, *pinned]))
+    rows = [{"experiment": u, "auto_backend": auto.get(u, {}).get("backend"), "auto": auto.get(u, {}).get("seconds"),
+             **pinned.get(u, {}),
+             "vs_torch": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("torch")),
+             "vs_tensorflow": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("tensorflow"))}
+            for u in units]
+    rows.append({"experiment": "**whole `dltp run all` (process wall time)**", **totals,
+                 "vs_torch": ratio(totals.get("auto"), totals.get("torch")),
+                 "vs_tensorflow": ratio(totals.get("auto"), totals.get("tensorflow"))})
+    table = markdown_table(rows, [("experiment", "experiment"), ("auto_backend", "auto picks"), ("auto", "auto s"),
+                                  ("torch", "torch s"), ("jax", "jax s"), ("tensorflow", "tensorflow s"),
+                                  ("vs_torch", "auto / torch"), ("vs_tensorflow", "auto / tensorflow")])
     budget = "full" if a.full else "quick"
-    rows = [{"experiment": unit, **{b: s.get(b) for _, b in SIDES},
-             "ratio": s["torch"] / s["tensorflow"] if s.get("torch") and s.get("tensorflow") else None}
-            for unit, s in per_unit.items()]
-    rows.append({"experiment": "**whole `dltp run all` (process wall time)**", "torch": totals["torch"],
-                 "tensorflow": totals["tensorflow"], "ratio": totals["torch"] / totals["tensorflow"]})
-    table = markdown_table(rows, [("experiment", "experiment"), ("torch", "dltp, torch s"),
-                                  ("tensorflow", "original recipes, tensorflow s"), ("ratio", "torch / tensorflow")])
-    note = (f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, "
-            f"{a.threads or os.environ.get('OMP_NUM_THREADS') or 'default'} thread(s) per side, {os.cpu_count()} CPUs; "
-            f"whole suite torch / tensorflow = {totals['torch'] / totals['tensorflow']:.2f}")
+    threads = a.threads or os.environ.get("DLTP_THREADS") or "dltp's default"
+    note = f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, {threads} thread(s), {os.cpu_count()} CPUs"
+    for other in ("torch", "tensorflow"):
+        if totals.get("auto") and totals.get(other):
+            note += f"; whole suite auto / {other} = {totals['auto'] / totals[other]:.2f}"
     print()
     print(table)
     print(f"\n{note}")
-    save("suite_walltime", {"budget": budget, "threads": a.threads, "totals_s": totals, "per_experiment_s": per_unit},
-         table + "\n\n" + note)
+    save("suite_walltime", {"budget": budget, "threads": a.threads, "totals_s": totals, "pinned_s": pinned,
+                            "auto": auto}, table + "\n\n" + note)
     return 0
 
 

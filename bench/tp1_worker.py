@@ -1,6 +1,10 @@
 """Trains the TP1 recipe (dense 784-512-10, Adam, batch 128) under the current KERAS_BACKEND and
-prints samples/s, achieved GFLOP/s and peak memory as JSON. Run by train_throughput.py."""
+prints samples/s, achieved GFLOP/s and peak memory as JSON. Run by train_throughput.py.
 
+    python tp1_worker.py [--steps-per-execution N] [--jit auto|true|false]
+"""
+
+import argparse
 import json
 import sys
 import time
@@ -19,13 +23,19 @@ FORWARD_FLOPS = 2 * (784 * 512 + 512 * 10)
 
 
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--jit", choices=("auto", "true", "false"), default="auto")
+    args = parser.parse_args()
+    jit = {"auto": "auto", "true": True, "false": False}[args.jit]
     rss_before = peak_rss_mb()
     rng = np.random.default_rng(0)
     x = rng.random((N_TRAIN, 784), dtype=np.float32)
     y = rng.integers(0, 10, N_TRAIN)
     keras.utils.set_random_seed(0)
     model = build_dense()
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  steps_per_execution=args.steps_per_execution, jit_compile=jit)
     model.fit(x[:BATCH * 20], y[:BATCH * 20], epochs=1, batch_size=BATCH, verbose=0)  # warm-up/compile
     start = time.perf_counter()
     model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
@@ -33,6 +43,8 @@ def main():
     samples_per_s = N_TRAIN * EPOCHS / seconds
     print(json.dumps({
         "backend": keras.backend.backend(),
+        "steps_per_execution": args.steps_per_execution,
+        "jit_compile": args.jit,
         "samples_per_s": samples_per_s,
         "epoch_s": seconds / EPOCHS,
         "gflops": samples_per_s * 3 * FORWARD_FLOPS / 1e9,

@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 def make_project(tmp_path: Path) -> Path:
     bench = tmp_path / "bench"
     bench.mkdir()
-    for name in ("run_all.py", "_common.py"):
+    for name in ("run_all.py", "_common.py", "_preferences.py"):
         shutil.copy(BENCH / name, bench / name)
     (bench / "alpha.py").write_text("import os\nprint('| alpha | ' + os.environ.get('OMP_NUM_THREADS', '-') + ' |')\n")
     (bench / "beta.py").write_text("import sys\nprint('beta table')\nsys.exit(int(open('fail').read()))\n")

@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from dltp import registry
+from dltp.child import ChildExit
 from dltp.errors import DltpError
 
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
@@ -59,12 +60,15 @@ def _public(result: dict) -> dict:
 
 
 def _summary(result: dict) -> str:
-    skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback"}
+    skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback", "device", "threads", "seconds",
+            "backend_choice"}
     figures = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                for k, v in result.items() if k not in skip and isinstance(v, (int, float, str))][:8]
     where = f"{result.get('dataset', '?')}{' (fallback)' if result.get('dataset_fallback') else ''}"
     run = f" run {result['run_id']}" if result.get("run_id") else ""
-    return f"{result.get('experiment')}: {', '.join(figures)} [{where}, {result.get('backend', '?')}]{run}"
+    device = result.get("device", "cpu")
+    return (f"{result.get('experiment')}: {', '.join(figures)} "
+            f"[{where}, {result.get('backend', '?')} on {device}]{run}")
 
 
 def cmd_list(args) -> int:
@@ -75,7 +79,52 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _backend_for(unit: str, args):
+    """The backend that runs ``unit`` (dltp.backends: flag, then the user's KERAS_BACKEND, then auto).
+    A resumed run keeps the backend it was started on unless the flag says otherwise."""
+    from dltp import backends
+
+    if args.resume and not args.backend and not backends.user_backend():
+        logged = _logged_backend(args.resume)
+        if logged:
+            return backends.resolve(unit, flag=logged, env=None)
+    return backends.resolve(unit, flag=args.backend, env=backends.user_backend(), quick=args.quick)
+
+
+def _logged_backend(run_id: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    from dltp import tracking
+
+    try:
+        return tracking.client().get_run(run_id).data.params.get("backend")
+    except MlflowException:
+        return None  # the lab reports the missing run with its own message
+
+
+def _loaded_backend() -> str | None:
+    """The backend keras is bound to in this process, or None before keras is imported."""
+    if "keras" not in sys.modules:
+        return None
+    return sys.modules["keras"].backend.backend()
+
+
+def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
+    """Run ``unit`` in this process, binding keras to ``backend`` first if it is not bound yet."""
+    from dltp import backends
+
+    if _loaded_backend() is None:
+        os.environ["KERAS_BACKEND"] = backend
+        os.environ.update(backends.thread_env(threads))
+    backends.skip_tensorflow_seeding()
+    result = _public(registry.runner(unit)(cfg))
+    result.setdefault("device", backends.device())
+    result.setdefault("threads", backends.threads())
+    return result
+
+
 def cmd_run(args) -> int:
+    from dltp import backends, child
     from dltp.config import RunConfig
 
     units = registry.plan(args.target)
@@ -91,28 +140,42 @@ def cmd_run(args) -> int:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
+    threads = backends.resolve_threads(args.threads)
+    choices = {unit: _backend_for(unit, args) for unit in units}  # every bad name fails before any training
     cfg = RunConfig(epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, quick=args.quick,
                     seed=args.seed, resume=args.resume, options=given)
-    results, failed = [], []
+    results, failed, rows = [], [], []
+    quiet = child.is_child()
     for unit in units:
+        choice = choices[unit]
+        loaded = _loaded_backend()
         start = time.perf_counter()
-        print(f"== {unit} ==", flush=True)
+        if not quiet:
+            print(f"== {unit} ({choice.backend}; {choice.reason}) ==", flush=True)
         try:
-            result = registry.runner(unit)(cfg)
+            if loaded in (None, choice.backend):
+                result = _run_here(unit, cfg, choice.backend, threads)
+            else:
+                result = child.run(unit, args, choice.backend, threads)
         except (DltpError, KeyboardInterrupt):
             raise
         except Exception as exc:  # one broken experiment must not hide the others' results
             if len(units) == 1:
                 raise
-            traceback.print_exc()
+            if not isinstance(exc, child.ChildExit):
+                traceback.print_exc()
             failed.append(unit)
+            rows.append((unit, choice.backend, time.perf_counter() - start, "FAILED"))
             print(f"{unit} FAILED: {exc}", file=sys.stderr)
             continue
-        result = _public(result)
-        result.setdefault("seconds", round(time.perf_counter() - start, 2))
+        result["seconds"] = round(time.perf_counter() - start, 2)
+        result["backend_choice"] = choice.reason
         results.append(result)
-        print(_summary(result), flush=True)
+        rows.append((unit, result.get("backend", choice.backend), result["seconds"], "ok"))
+        if not quiet:
+            print(_summary(result), flush=True)
     if len(units) > 1:
+        _print_table(rows)
         print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else ""))
     if args.target == "all":
         from dltp import report
@@ -124,6 +187,14 @@ def cmd_run(args) -> int:
                                                       "failed": failed}
         print(json.dumps(payload, default=_json_default))
     return 1 if failed else 0
+
+
+def _print_table(rows: list[tuple[str, str, float, str]]) -> None:
+    width = max(len(unit) for unit, *_ in rows)
+    print(f"\n{'experiment':<{width}}  {'backend':<10}  {'seconds':>8}  status")
+    for unit, backend, seconds, status in rows:
+        print(f"{unit:<{width}}  {backend:<10}  {seconds:8.1f}  {status}")
+    print(f"{'total':<{width}}  {'':<10}  {sum(r[2] for r in rows):8.1f}", flush=True)
 
 
 def cmd_ui(args) -> int:
@@ -151,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     run.add_argument("--resume", metavar="RUN_ID", help="continue an interrupted run")
     run.add_argument("--json", action="store_true", help="print the results as JSON on the last line")
+    run.add_argument("--backend", metavar="{auto,torch,jax,tensorflow}",
+                     help="Keras backend for every experiment (default: KERAS_BACKEND if set, else auto: "
+                          "each experiment on its measured-fastest installed backend)")
+    run.add_argument("--threads", type=int, metavar="N",
+                     help="compute threads per backend (default: DLTP_THREADS, OMP_NUM_THREADS, or half the cores)")
     for name, opt in registry.OPTIONS.items():
         run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=opt.help)
     run.set_defaults(func=cmd_run)
@@ -176,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     except DltpError as exc:
         print(f"dltp: error: {exc}", file=sys.stderr)
         return 2
+    except ChildExit as exc:  # the child printed its own error
+        return exc.code
     except KeyboardInterrupt:
         print("dltp: interrupted; the run was marked KILLED with what it had logged "
               "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)

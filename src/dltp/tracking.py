@@ -86,7 +86,10 @@ def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = N
     try:
         mlflow.set_tags(all_tags)
         if not resume_run_id:
-            base = {"backend": backend(), "seed": seed, "git_commit": commit}
+            from dltp import backends
+
+            base = {"backend": backend(), "device": backends.device(), "threads": backends.threads(),
+                    "seed": seed, "git_commit": commit}
             if data is not None:
                 base.update(dataset=data.name, dataset_fallback=bool(getattr(data, "fallback_from", None)))
             mlflow.log_params(_flatten({**base, **(params or {})}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dltp import plots, tracking
+from dltp import backends, plots, tracking
 
 
 def flat_pixels(x: np.ndarray) -> np.ndarray:
@@ -34,4 +34,5 @@ def evaluate_classifier(model, x, y, class_names, *, prefix: str = "test_", titl
 def result(experiment: str, run_id: str, data, **measured) -> dict:
     """The JSON record a lab returns: who, where, and the measured figures."""
     return {"experiment": experiment, "run_id": run_id, "dataset": data.name,
-            "dataset_fallback": data.fallback, "backend": tracking.backend(), **measured}
+            "dataset_fallback": data.fallback, "backend": tracking.backend(),
+            "device": backends.device(), **measured}

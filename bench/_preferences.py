@@ -1,0 +1,132 @@
+"""Turn the recorded benchmark runs into dltp's backend preferences (src/dltp/backend_preferences.json).
+
+Two tables per device kind (cpu, gpu: the kind of the machine that measured them):
+
+- ``full``: each experiment's training throughput per backend, from the throughput benchmarks
+  (train_throughput for the dense recipe of TP1/TP2, tp3_, tp4_, tp5_throughput); a lab is ranked
+  by the time its models take together (the sum of 1/rate);
+- ``quick``: each unit's measured seconds in `dltp run all --quick` pinned to each backend
+  (suite_walltime), where start-up and compilation weigh as much as throughput.
+
+`dltp run` uses the table of its budget and falls back to the other one. The file keeps, for each
+table, the figures it was ranked from, the date, the machine, the threads and the load average.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = HERE / "results" / "runs"
+TARGET = HERE.parent / "src" / "dltp" / "backend_preferences.json"
+BACKENDS = ("torch", "jax", "tensorflow")
+DENSE = ("tp1", "tp1.batching", "tp2", "tp2.diagnose", "tp2.regularize", "tp2.optimizers", "tp2.batchnorm")
+
+
+def _payload(name: str) -> tuple[dict, dict] | None:
+    path = RUNS / f"{name}.json"
+    if not path.exists():
+        return None
+    run = json.loads(path.read_text())
+    if run.get("returncode") or not run.get("payload"):
+        return None
+    return run, run["payload"]
+
+
+def _rates() -> tuple[dict[str, dict[str, float]], list[dict]]:
+    """workload → backend → rate (higher is faster), and the runs they come from."""
+    rates: dict[str, dict[str, float]] = {}
+    sources = []
+    if got := _payload("train_throughput"):
+        sources.append(got[0])
+        for row in got[1]["rows"]:
+            if "samples_per_s" in row and not row.get("variant"):
+                rates.setdefault("dense", {})[row["backend"]] = row["samples_per_s"]
+    if got := _payload("tp3_throughput"):
+        sources.append(got[0])
+        for row in got[1]["rows"]:
+            rates.setdefault(row["model"], {})[row["backend"]] = row["images_per_s"]
+    if got := _payload("tp4_throughput"):
+        sources.append(got[0])
+        for row in got[1]["rows"]:
+            key = "unet" if row["model"].startswith("U-Net") else "conv3d"
+            rates.setdefault(key, {})[row["backend"]] = row["rate"]
+    if got := _payload("tp5_throughput"):
+        sources.append(got[0])
+        for row in got[1]["rows"]:
+            for key in ("attention", "seq2seq"):
+                rates.setdefault(key, {})[row["backend"]] = row[key]
+    return rates, sources
+
+
+def _rank_by_time(workloads: list[str], rates: dict) -> tuple[list[str], dict] | None:
+    """Backends ordered by the summed time of ``workloads`` (1/rate each); None if unmeasured."""
+    measured = [w for w in workloads if w in rates]
+    if not measured:
+        return None
+    common = [b for b in BACKENDS if all(b in rates[w] for w in measured)]
+    cost = {b: sum(1.0 / rates[w][b] for w in measured) for b in common}
+    figures = {w: {b: round(rates[w][b], 2) for b in common} for w in measured}
+    return sorted(common, key=cost.get), figures
+
+
+FULL_WORKLOADS = {
+    **{unit: ["dense"] for unit in DENSE},
+    "tp3.cnn": ["cnn"], "tp3.resnet": ["resnet"], "tp3.detection": ["detector"], "tp3": ["cnn", "resnet", "detector"],
+    "tp4.unet": ["unet"], "tp4.conv3d": ["conv3d"],
+    "tp5.attention": ["attention"], "tp5.seq2seq": ["seq2seq"],
+}
+
+
+def _context(run: dict) -> dict:
+    return {key: run.get(key) for key in ("benchmark", "date", "machine", "threads", "load_average_at_start")}
+
+
+def full_table() -> dict | None:
+    rates, sources = _rates()
+    order, figures = {}, {}
+    for unit, workloads in FULL_WORKLOADS.items():
+        ranked = _rank_by_time(workloads, rates)
+        if ranked:
+            order[unit], figures[unit] = ranked
+    if not order:
+        return None
+    return {"measured": [_context(r) for r in sources], "figure": "training samples/s per backend",
+            "order": order, "figures": figures}
+
+
+def quick_table() -> dict | None:
+    got = _payload("suite_walltime")
+    if not got:
+        return None
+    run, payload = got
+    order, figures = {}, {}
+    for unit, seconds in payload.get("pinned_s", {}).items():
+        common = [b for b in BACKENDS if seconds.get(b)]
+        if len(common) >= 2:
+            order[unit] = sorted(common, key=seconds.get)
+            figures[unit] = {b: seconds[b] for b in common}
+    if not order:
+        return None
+    return {"measured": [_context(run)], "figure": "seconds of the unit in `dltp run all --quick` pinned to each backend",
+            "order": order, "figures": figures}
+
+
+def write(target: Path = TARGET) -> dict | None:
+    if not target.parent.is_dir():  # not a dltp checkout
+        return None
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from dltp.backends import gpu_visible
+
+    device = "gpu" if gpu_visible() else "cpu"
+    prefs = json.loads(target.read_text()) if target.exists() else {}
+    tables = {k: v for k, v in (("full", full_table()), ("quick", quick_table())) if v}
+    prefs[device] = {**prefs.get(device, {}), **tables}
+    target.write_text(json.dumps(prefs, indent=1) + "\n")
+    return prefs
+
+
+if __name__ == "__main__":
+    print(json.dumps(write(), indent=1))

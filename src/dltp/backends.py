@@ -1,0 +1,229 @@
+"""Which Keras backend runs an experiment, on which device, with how many threads.
+
+One rule (README, "Backends"):
+
+- ``dltp run ID --backend NAME`` or ``KERAS_BACKEND=NAME`` set by the user: every experiment runs
+  on NAME (the flag wins over the variable);
+- neither, or ``--backend auto``: each experiment runs on its preferred backend among those
+  installed. The preferences are measured, not chosen: ``backend_preferences.json`` beside this
+  module is written by the benchmarks (``make bench``; ``bench/run_all.py --write-preferences``),
+  with the date, the machine and the figures each order was taken from, per device kind (cpu,
+  gpu) and per budget (full, quick).
+
+Nothing here imports keras: the backend must be chosen before keras is first imported.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dltp.errors import DltpError
+
+KNOWN = ("torch", "jax", "tensorflow")
+FALLBACK_ORDER = ("torch", "jax", "tensorflow")  # when no measurement names the experiment
+PREFERENCES_FILE = Path(__file__).with_name("backend_preferences.json")
+INSTALL = {"torch": "pip install torch==2.13.0", "jax": "pip install 'jax[cpu]'",
+           "tensorflow": "pip install 'dltp[tensorflow]'  (tensorflow-cpu)"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    backend: str
+    reason: str  # "flag", "KERAS_BACKEND", "auto: <why>"
+
+
+def installed(backend: str) -> bool:
+    module = {"torch": "torch", "jax": "jaxlib", "tensorflow": "tensorflow"}[backend]
+    return importlib.util.find_spec(module) is not None
+
+
+def check_name(name: str, where: str) -> str:
+    name = name.strip().lower()
+    if name not in KNOWN and name != "auto":
+        raise DltpError(f"{where}: unknown backend {name!r}; choose auto, {', '.join(KNOWN)}")
+    return name
+
+
+def not_installed(backend: str) -> DltpError:
+    return DltpError(f"the {backend} backend is not installed; install it with: {INSTALL[backend]}")
+
+
+def user_backend() -> str | None:
+    """KERAS_BACKEND as the user set it (before dltp gave it a default), or None."""
+    import dltp
+
+    return dltp.USER_KERAS_BACKEND
+
+
+def gpu_visible() -> bool:
+    """An NVIDIA GPU this process may use (cheap: no framework import)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+        return False
+    return Path("/proc/driver/nvidia/gpus").is_dir() and any(Path("/proc/driver/nvidia/gpus").iterdir())
+
+
+def can_use_gpu(backend: str) -> bool:
+    """Whether ``backend``'s installed build runs on the GPU (a CPU-only build does not)."""
+    if backend == "jax":
+        return any(importlib.util.find_spec(m) is not None
+                   for m in ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_plugins.xla_cuda12"))
+    if backend == "torch":
+        import torch  # cheap next to training; keras is still unbound
+
+        return torch.cuda.is_available()
+    if backend == "tensorflow":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            version("tensorflow-cpu")
+            return False
+        except PackageNotFoundError:
+            return installed("tensorflow")
+    return False
+
+
+def load_preferences(path: Path | None = None) -> dict:
+    path = Path(os.environ.get("DLTP_BACKEND_PREFERENCES") or path or PREFERENCES_FILE)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as exc:
+        raise DltpError(f"{path} is not valid JSON ({exc}); regenerate it with `make bench`") from exc
+
+
+def preferred_order(unit: str, *, device: str, quick: bool, preferences: dict | None = None) -> tuple[list[str], str]:
+    """The measured order of backends for ``unit`` and where it comes from."""
+    prefs = load_preferences() if preferences is None else preferences
+    table = prefs.get(device) or {}
+    budgets = ("quick", "full") if quick else ("full", "quick")
+    for budget in budgets:
+        order = (table.get(budget) or {}).get("order", {}).get(unit)
+        if order:
+            return list(order), f"{device}/{budget} measurement"
+    return list(FALLBACK_ORDER), "no measurement for it"
+
+
+def resolve(unit: str, *, flag: str | None, env: str | None, quick: bool = False,
+            device: str | None = None, available=installed, preferences: dict | None = None) -> Choice:
+    """The backend for ``unit``: the flag, else the user's KERAS_BACKEND, else the measured preference."""
+    if flag and flag != "auto":
+        name = check_name(flag, "--backend")
+        if not available(name):
+            raise not_installed(name)
+        return Choice(name, "--backend")
+    if not flag and env and env.strip().lower() != "auto":
+        name = check_name(env, "KERAS_BACKEND")
+        if not available(name):
+            raise not_installed(name)
+        return Choice(name, "KERAS_BACKEND")
+    device = device or ("gpu" if gpu_visible() else "cpu")
+    order, source = preferred_order(unit, device=device, quick=quick, preferences=preferences)
+    usable = [b for b in order if b in KNOWN and available(b)]
+    if device == "gpu":  # a backend that cannot reach the GPU goes last
+        usable = [b for b in usable if can_use_gpu(b)] + [b for b in usable if not can_use_gpu(b)]
+    if not usable:
+        usable = [b for b in FALLBACK_ORDER if available(b)]
+    if not usable:
+        raise DltpError(f"no Keras backend is installed; install one, e.g. {INSTALL['torch']}")
+    chosen = usable[0]
+    passed_over = order[:order.index(chosen)] if chosen in order else []
+    why = f"auto: {source}" + (f"; {', '.join(passed_over)} not installed or not usable" if passed_over else "")
+    return Choice(chosen, why)
+
+
+# --- threads ---------------------------------------------------------------------------------
+
+def default_threads() -> int:
+    """Half the cores, at least one: small models gain little from more, and a shared machine
+    (another training, the tests, a server) makes oversubscribed OpenMP threads crawl."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def resolve_threads(flag: int | None) -> int:
+    for value, where in ((flag, "--threads"), (os.environ.get("DLTP_THREADS"), "DLTP_THREADS"),
+                         (os.environ.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS")):
+        if value in (None, ""):
+            continue
+        try:
+            threads = int(value)
+        except ValueError:
+            raise DltpError(f"{where} must be a whole number, not {value!r}") from None
+        if threads < 1:
+            raise DltpError(f"{where} must be at least 1")
+        return threads
+    return default_threads()
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Environment that gives every backend ``threads`` compute threads; read when the backend
+    is imported. torch reads OMP_NUM_THREADS, tensorflow its TF_NUM_*OP_THREADS, XLA (jax) its
+    own flags."""
+    xla = [f for f in os.environ.get("XLA_FLAGS", "").split()
+           if not f.startswith(("--xla_cpu_multi_thread_eigen", "intra_op_parallelism_threads"))]
+    xla += [f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}",
+            f"intra_op_parallelism_threads={threads}"]
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+            "OPENBLAS_NUM_THREADS": str(threads),
+            "TF_NUM_INTRAOP_THREADS": str(threads), "TF_NUM_INTEROP_THREADS": "1",
+            "XLA_FLAGS": " ".join(xla), "DLTP_THREADS": str(threads)}
+
+
+def threads() -> int | None:
+    """The thread count this process was given (None outside `dltp run`)."""
+    value = os.environ.get("DLTP_THREADS")
+    return int(value) if value and value.isdigit() else None
+
+
+def skip_tensorflow_seeding() -> None:
+    """Off tensorflow, stop keras.utils.set_random_seed from importing tensorflow (8-10 s per
+    process when it is installed) only to seed tf.data, which dltp never uses. Python's, NumPy's
+    and the backend's own seeds are set as before, so the same seed gives the same run."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        return
+    try:
+        from keras.src.utils import rng_utils
+    except ImportError:  # a keras without this module: keep its behaviour
+        return
+    if hasattr(rng_utils, "tf"):
+        rng_utils.tf = _Unavailable()
+
+
+class _Unavailable:
+    available = False
+
+
+# --- device ----------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def device() -> str:
+    """``cpu``, or the name of the GPU the loaded backend computes on."""
+    import keras
+
+    name = keras.backend.backend()
+    try:
+        if name == "torch":
+            import torch
+
+            return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+        if name == "jax":
+            import jax
+
+            first = jax.devices()[0]
+            return "cpu" if first.platform == "cpu" else getattr(first, "device_kind", first.platform)
+        if name == "tensorflow":
+            import tensorflow as tf
+
+            gpus = tf.config.list_physical_devices("GPU")
+            if gpus:
+                return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "gpu")
+    except Exception:  # a broken driver must not stop a CPU run
+        return "cpu"
+    return "cpu"

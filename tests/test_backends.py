@@ -1,0 +1,112 @@
+"""Backend resolution: the flag, the user's KERAS_BACKEND, and the measured preferences (auto)."""
+
+import json
+
+import pytest
+
+from conftest import run_cli
+from dltp import backends, registry
+from dltp.errors import DltpError
+
+PREFS = {"cpu": {"full": {"order": {"tp1": ["jax", "tensorflow", "torch"], "tp3.resnet": ["torch", "tensorflow"]}},
+                 "quick": {"order": {"tp1": ["tensorflow", "jax", "torch"]}}}}
+
+
+def everything(_name):
+    return True
+
+
+def test_the_flag_wins_over_the_variable():
+    choice = backends.resolve("tp1", flag="jax", env="torch", available=everything, preferences=PREFS)
+    assert choice == backends.Choice("jax", "--backend")
+
+
+def test_the_users_variable_pins_every_experiment():
+    for unit in ("tp1", "tp3.resnet"):
+        assert backends.resolve(unit, flag=None, env="tensorflow", available=everything,
+                                preferences=PREFS).backend == "tensorflow"
+
+
+def test_auto_follows_the_measured_order_of_the_budget():
+    full = backends.resolve("tp1", flag=None, env=None, device="cpu", available=everything, preferences=PREFS)
+    quick = backends.resolve("tp1", flag="auto", env="torch", quick=True, device="cpu", available=everything,
+                             preferences=PREFS)
+    assert (full.backend, quick.backend) == ("jax", "tensorflow")  # --backend auto overrides the variable
+    assert "cpu/full" in full.reason and "cpu/quick" in quick.reason
+    # a quick run of an experiment the quick table lacks uses the full measurement
+    assert backends.resolve("tp3.resnet", flag=None, env="auto", quick=True, device="cpu", available=everything,
+                            preferences=PREFS).backend == "torch"
+
+
+def test_auto_skips_a_backend_that_is_not_installed():
+    choice = backends.resolve("tp1", flag=None, env=None, device="cpu", available=lambda b: b != "jax",
+                              preferences=PREFS)
+    assert choice.backend == "tensorflow" and "jax not installed" in choice.reason
+
+
+def test_auto_without_a_measurement_uses_the_fallback_order():
+    choice = backends.resolve("tp4.memory", flag=None, env=None, device="cpu", available=everything,
+                              preferences=PREFS)
+    assert choice.backend == backends.FALLBACK_ORDER[0] and "no measurement" in choice.reason
+
+
+@pytest.mark.parametrize("flag, env, where", [("nonsense", None, "--backend"), (None, "theano", "KERAS_BACKEND")])
+def test_unknown_names_are_errors(flag, env, where):
+    with pytest.raises(DltpError, match=f"{where}: unknown backend"):
+        backends.resolve("tp1", flag=flag, env=env, available=everything, preferences=PREFS)
+
+
+def test_asking_for_a_backend_that_is_not_installed_says_how_to_install_it():
+    with pytest.raises(DltpError, match=r"tensorflow backend is not installed; install it with: pip install"):
+        backends.resolve("tp1", flag="tensorflow", env=None, available=lambda b: b != "tensorflow",
+                         preferences=PREFS)
+
+
+def test_bad_backend_flag_is_one_line_and_exit_2():
+    proc = run_cli("run", "tp1", "--backend", "nonsense")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "dltp: error: --backend: unknown backend 'nonsense'; choose auto, torch, jax, tensorflow"]
+
+
+def test_threads_flag_then_variables_then_half_the_cores(monkeypatch):
+    monkeypatch.delenv("DLTP_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 8)
+    assert backends.resolve_threads(None) == 4
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert backends.resolve_threads(None) == 3
+    monkeypatch.setenv("DLTP_THREADS", "2")
+    assert backends.resolve_threads(None) == 2
+    assert backends.resolve_threads(5) == 5
+    monkeypatch.setenv("DLTP_THREADS", "two")
+    with pytest.raises(DltpError, match="DLTP_THREADS must be a whole number"):
+        backends.resolve_threads(None)
+    with pytest.raises(DltpError, match="--threads must be at least 1"):
+        backends.resolve_threads(0)
+
+
+def test_thread_env_pins_every_backend_and_keeps_other_xla_flags(monkeypatch):
+    monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=true")
+    env = backends.thread_env(1)
+    assert env["OMP_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == env["DLTP_THREADS"] == "1"
+    assert env["XLA_FLAGS"].split() == ["--xla_dump_to=/tmp/x", "--xla_cpu_multi_thread_eigen=false",
+                                        "intra_op_parallelism_threads=1"]
+
+
+def test_the_shipped_preferences_are_measured_and_consistent():
+    prefs = json.loads(backends.PREFERENCES_FILE.read_text())
+    units = {e.id for e in registry.EXPERIMENTS} | set(registry.labs())
+    assert prefs.get("cpu"), "no CPU measurement shipped"
+    for device, tables in prefs.items():
+        for budget, table in tables.items():
+            assert table["measured"], f"{device}/{budget} does not say what it was measured from"
+            for unit, order in table["order"].items():
+                assert unit in units, unit
+                assert set(order) <= set(backends.KNOWN) and len(order) == len(set(order))
+                figures = table["figures"][unit]
+                if budget == "quick":  # seconds: fastest first
+                    assert [figures[b] for b in order] == sorted(figures[b] for b in order), unit
+                else:  # rates of one or more workloads: the first backend wins the summed time
+                    cost = {b: sum(1 / w[b] for w in figures.values()) for b in order}
+                    assert min(cost, key=cost.get) == order[0], unit
