@@ -24,10 +24,14 @@ FORWARD_FLOPS = 2 * (784 * 512 + 512 * 10)
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps-per-execution", type=int, default=1)
+    parser.add_argument("--steps-per-execution", type=int,
+                        help="default: what dltp's TP1 uses on this backend (dltp.training.steps_per_execution)")
     parser.add_argument("--jit", choices=("auto", "true", "false"), default="auto")
     args = parser.parse_args()
     jit = {"auto": "auto", "true": True, "false": False}[args.jit]
+    from dltp.training import steps_per_execution
+
+    args.steps_per_execution = args.steps_per_execution or steps_per_execution()
     rss_before = peak_rss_mb()
     rng = np.random.default_rng(0)
     x = rng.random((N_TRAIN, 784), dtype=np.float32)

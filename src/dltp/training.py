@@ -19,6 +19,13 @@ from dltp.errors import DltpError
 CHECKPOINT_DIR = "checkpoint"
 
 
+def steps_per_execution() -> int:
+    """Training steps per call into the compiled train function. Measured on the TP1 recipe
+    (bench/train_throughput.py): 32 lifts jax 1.4x and tensorflow 2.1x, since small steps are
+    dominated by the per-call overhead; torch accepts only 1."""
+    return 1 if keras.backend.backend() == "torch" else 32
+
+
 def verbosity() -> int:
     """Keras progress bars on a terminal, one line per epoch in logs and CI."""
     return 1 if sys.stdout.isatty() else 2

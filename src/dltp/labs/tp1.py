@@ -113,7 +113,8 @@ def _train(run_id: str, data: ImageData, params: dict, *, model, epochs_done: in
     if model is None:
         model = build_dense(x_tr.shape[1], data.num_classes, dropout=params["dropout"])
         model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=training.steps_per_execution())
         tracking.log_metrics({"parameters": model.count_params()})
     start = time.perf_counter()
     training.fit(model, x_tr, y_train, validation_data=(x_va, y_val), epochs=params["epochs"],
