@@ -28,6 +28,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--quick", action="store_true", help="small budget: a subset, 1 epoch per trial")
     parser.add_argument("--seed", type=int, default=42, help="random seed of every trial (default 42)")
     parser.add_argument("--json", action="store_true", help="print the study's trials as JSON on the last line")
+    parser.add_argument("--backend", metavar="{auto,torch,jax,tensorflow}",
+                        help="Keras backend of every trial (default: KERAS_BACKEND if set, else TP2's measured-fastest)")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="compute threads per worker (default: DLTP_THREADS, OMP_NUM_THREADS, or half the cores)")
 
 
 def main(args) -> int:

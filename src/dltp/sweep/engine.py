@@ -368,6 +368,22 @@ def summary(storage, s: Settings) -> dict:
             "points": len(grid_points(s.grid)), "trials": trials, "complete": len(complete), "best": best}
 
 
+def bind_backend(args) -> str:
+    """Bind keras to TP2's backend (dltp.backends' rule) before anything imports it."""
+    from dltp import backends
+
+    threads = backends.resolve_threads(getattr(args, "threads", None))
+    choice = backends.resolve("tp2", flag=getattr(args, "backend", None), env=backends.user_backend(),
+                              quick=args.quick)
+    loaded = sys.modules["keras"].backend.backend() if "keras" in sys.modules else None
+    if loaded and loaded != choice.backend:
+        raise DltpError(f"keras is already bound to {loaded} in this process; the sweep needs {choice.backend}")
+    if not loaded:
+        os.environ["KERAS_BACKEND"] = choice.backend
+        os.environ.update(backends.thread_env(threads))
+    return choice.backend
+
+
 def main(args) -> int:
     from dltp import tracking
 
@@ -378,17 +394,19 @@ def main(args) -> int:
         if value is not None and value < 1:
             raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
     grid = parse_grid(args.grid)
+    backend = bind_backend(args)
     if args.dataset:  # a named dataset that is missing is an error before anything is written
         from dltp.data import load_images
 
         load_images(args.dataset)
     s = Settings(storage=args.storage, study=args.study, grid=grid, epochs=args.epochs, batch_size=args.batch_size,
                  dataset=args.dataset, quick=args.quick, seed=args.seed, tracking_uri=tracking.tracking_uri(),
-                 env={k: os.environ[k] for k in ("KERAS_BACKEND", "DLTP_DATA_DIR") if k in os.environ})
+                 env={k: os.environ[k] for k in ("KERAS_BACKEND", "DLTP_DATA_DIR", "DLTP_THREADS") if k in os.environ})
     storage, _ = setup(s)
     ensure_mlflow_experiment()
     points = grid_points(grid)
-    print(f"study {s.study!r} in {redact(s.storage)}: {len(points)} grid points, {args.workers} worker(s) here; "
+    print(f"study {s.study!r} in {redact(s.storage)}: {len(points)} grid points, {args.workers} worker(s) here "
+          f"on {backend}; "
           f"MLflow {redact(s.tracking_uri)} experiment {MLFLOW_EXPERIMENT!r}", flush=True)
     if args.workers == 1:
         outcomes = [work(s)]
