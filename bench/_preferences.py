@@ -102,28 +102,42 @@ def quick_table() -> dict | None:
     if not got:
         return None
     run, payload = got
+    return quick_table_from(payload.get("pinned_s", {}), [_context(run)])
+
+
+def quick_table_from(pinned: dict[str, dict[str, float]], measured: list[dict]) -> dict | None:
+    """The quick table from each unit's seconds per pinned backend."""
     order, figures = {}, {}
-    for unit, seconds in payload.get("pinned_s", {}).items():
+    for unit, seconds in pinned.items():
         common = [b for b in BACKENDS if seconds.get(b)]
         if len(common) >= 2:
             order[unit] = sorted(common, key=seconds.get)
             figures[unit] = {b: seconds[b] for b in common}
     if not order:
         return None
-    return {"measured": [_context(run)], "figure": "seconds of the unit in `dltp run all --quick` pinned to each backend",
+    return {"measured": measured, "figure": "seconds of the unit in `dltp run all --quick` pinned to each backend",
             "order": order, "figures": figures}
+
+
+def device_kind() -> str:
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from dltp.backends import gpu_visible
+
+    return "gpu" if gpu_visible() else "cpu"
+
+
+def merged(tables: dict, target: Path = TARGET) -> dict:
+    """The preferences file with ``tables`` (budget → table) replacing this device kind's."""
+    prefs = json.loads(target.read_text()) if target.exists() else {}
+    device = device_kind()
+    prefs[device] = {**prefs.get(device, {}), **{k: v for k, v in tables.items() if v}}
+    return prefs
 
 
 def write(target: Path = TARGET) -> dict | None:
     if not target.parent.is_dir():  # not a dltp checkout
         return None
-    sys.path.insert(0, str(HERE.parent / "src"))
-    from dltp.backends import gpu_visible
-
-    device = "gpu" if gpu_visible() else "cpu"
-    prefs = json.loads(target.read_text()) if target.exists() else {}
-    tables = {k: v for k, v in (("full", full_table()), ("quick", quick_table())) if v}
-    prefs[device] = {**prefs.get(device, {}), **tables}
+    prefs = merged({"full": full_table(), "quick": quick_table()}, target)
     target.write_text(json.dumps(prefs, indent=1) + "\n")
     return prefs
 

@@ -3,8 +3,9 @@ the default) against the same command pinned to torch, to jax and to tensorflow,
 one invocation.
 
 Each side is one `dltp run all` process with its own fresh MLflow store and the same data; the
-per-experiment seconds come from the run's own JSON. The pinned sides are also what ranks the
-backends for the quick budget in dltp's backend preferences (bench/_preferences.py). TP2's
+per-experiment seconds come from the run's own JSON. The pinned sides run first: they rank the
+backends for the quick budget in dltp's backend preferences (bench/_preferences.py, written by
+`make bench` after this script), and the `auto` side runs with exactly those preferences. TP2's
 comparison with the original course scripts is bench/tp2_suite.py.
 
     python bench/suite_walltime.py                 # quick budget (`--quick`, what `make run` does)
@@ -28,14 +29,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, save, thread_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = ("auto", "torch", "jax", "tensorflow")
+SIDES = ("torch", "jax", "tensorflow", "auto")
 
 
-def run_side(side: str, full: bool, dataset: str | None, threads: int | None) -> tuple[float, dict]:
+def run_side(side: str, full: bool, dataset: str | None, threads: int | None,
+             preferences: Path | None = None) -> tuple[float, dict]:
     work = tempfile.mkdtemp(prefix=f"suite-{side}-")
     env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT / "src"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true",
            "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if preferences:
+        env["DLTP_BACKEND_PREFERENCES"] = str(preferences)
     env.pop("KERAS_BACKEND", None)  # the flag decides, as it would for a user with nothing set
     cmd = [sys.executable, "-m", "dltp", "run", "all", "--json", "--backend", side,
            *([] if full else ["--quick"]), *(["--dataset", dataset] if dataset else [])]
@@ -45,6 +49,19 @@ def run_side(side: str, full: bool, dataset: str | None, threads: int | None) ->
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def with_quick_table(pinned: dict) -> Path | None:
+    """dltp's preferences with the quick table ranked from the pinned sides just measured."""
+    import _preferences
+
+    table = _preferences.quick_table_from(pinned, [{"benchmark": "suite_walltime", "date": time.strftime("%Y-%m-%d"),
+                                                    "note": "this run's pinned sides"}])
+    if not table:
+        return None
+    path = Path(tempfile.mkdtemp(prefix="suite-prefs-")) / "backend_preferences.json"
+    path.write_text(json.dumps(_preferences.merged({"quick": table})))
+    return path
 
 
 def ratio(a, b):
@@ -59,9 +76,10 @@ def main(argv=None) -> int:
     p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
     a = p.parse_args(argv)
     totals, pinned, auto = {}, {}, {}
-    for side in a.sides:
+    for side in sorted(a.sides, key=SIDES.index):
         load = os.getloadavg()[0]
-        seconds, payload = run_side(side, a.full, a.dataset, a.threads)
+        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+        seconds, payload = run_side(side, a.full, a.dataset, a.threads, preferences)
         totals[side] = seconds
         for r in payload["results"]:
             if side == "auto":
