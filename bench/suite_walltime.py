@@ -1,11 +1,11 @@
-"""Whole-suite wall time: `dltp run all` on the default backend (torch) against the same labs with
-their original recipes on the tensorflow backend, side by side in one invocation.
+"""Whole-suite wall time: `dltp run all` on the default backend (torch) against the same
+`dltp run all` on the tensorflow backend, side by side in one invocation. Both sides are dltp; the
+original scripts themselves are timed only for TP2 (bench/tp2_suite.py).
 
 Each side is one `dltp run all` process with its own fresh MLflow store and the same data; the
-per-experiment seconds come from the run's own JSON. `dltp run all` already defaults to the
-original recipes (TP3's `fast` recipe is opt-in), so the two sides train the same models for the
-same epochs: the difference is the backend. TP2's separate baseline, the original scripts
-themselves, is bench/tp2_suite.py.
+per-experiment seconds come from the run's own JSON. `dltp run all` defaults to the labs' original
+recipes (TP3's `fast` recipe is opt-in) on both sides, so the two train the same models for the
+same epochs: the difference is the backend.
 
     python bench/suite_walltime.py                 # quick budget (`--quick`, what `make run` does)
     python bench/suite_walltime.py --full          # the full budget: hours on a 2-core CPU
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, save, thread_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = (("dltp, default backend", "torch"), ("original recipes", "tensorflow"))
+SIDES = (("dltp, default backend", "torch"), ("dltp, tensorflow", "tensorflow"))
 
 
 def run_side(backend: str, full: bool, dataset: str | None, threads: int | None) -> tuple[float, dict]:
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     rows.append({"experiment": "**whole `dltp run all` (process wall time)**", "torch": totals["torch"],
                  "tensorflow": totals["tensorflow"], "ratio": totals["torch"] / totals["tensorflow"]})
     table = markdown_table(rows, [("experiment", "experiment"), ("torch", "dltp, torch s"),
-                                  ("tensorflow", "original recipes, tensorflow s"), ("ratio", "torch / tensorflow")])
+                                  ("tensorflow", "dltp, tensorflow s"), ("ratio", "torch / tensorflow")])
     note = (f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, "
             f"{a.threads or os.environ.get('OMP_NUM_THREADS') or 'default'} thread(s) per side, {os.cpu_count()} CPUs; "
             f"whole suite torch / tensorflow = {totals['torch'] / totals['tensorflow']:.2f}")
