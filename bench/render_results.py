@@ -66,14 +66,41 @@ def _batching(results: dict) -> dict:
     return {"by_loss": text}
 
 
+def _optimizer_ranking(results: dict) -> dict:
+    r = results["tp2_fashion_mnist"]["optimizers"]
+    names = {"adam": "Adam", "rmsprop": "RMSprop", "sgd_momentum": "SGD+momentum"}
+    ranked = [f"{names[n]} {r[f'{n}_test_accuracy']:.4f}" for n in r["ranking"]]
+    return {"ranking": " > ".join([f"**{ranked[0]}**", *ranked[1:]])}
+
+
+def _memory(results: dict) -> dict:
+    rows = [r for r in results["tp4_memory"]["rows"] if r.get("measured_peak_mb") is not None]
+    rows.sort(key=lambda r: (r["side"], r["batch"]))
+    ratios = [r["ratio_measured_to_activations"] for r in rows]
+    return {"first": rows[0], "last": rows[-1], "low": min(ratios), "high": max(ratios)}
+
+
 ROWS: list[Row] = [
     Row("TP1", ("tp1_fashion_mnist",),
         "test accuracy **{test_accuracy:.4f}** ({epochs} epochs)", "0.9781 on MNIST"),
     Row("TP1", ("tp1_batching_fashion_mnist",),
         "val loss after {budget_s:.0f} s of training, lowest first: {by_loss}", derive=_batching),
+    Row("TP2", ("tp2_fashion_mnist",),
+        "baseline **{diagnosis}** (gap {diagnose.gap:+.3f}, val loss lowest at epoch {diagnose.best_epoch}), test "
+        "{diagnose.test_accuracy:.4f}; L2 + Dropout 0.5 → {regularized_diagnosis} (gap {regularize.gap:+.3f}, test "
+        "{regularize.test_accuracy:.4f}); test accuracy {ranking}; BatchNorm converges faster: "
+        "{batchnorm_converges_faster}; whole lab {wall_seconds:.0f} s",
+        "Adam 0.9828, RMSprop 0.9823, SGD 0.9738 (MNIST)", derive=_optimizer_ranking),
     Row("TP4", ("tp4_unet",),
-        "val Dice **{val_dice_coefficient:.4f}**, val IoU **{val_iou:.4f}** ({epochs} epochs)",
+        "val Dice **{val_dice:.4f}**, val IoU **{val_iou:.4f}** ({epochs} epochs)",
         "val Dice 0.9937, IoU 0.9875"),
+    Row("TP4", ("tp4_conv3d",),
+        "sphere vs cube of equal volume: val accuracy **{val_accuracy:.3f}** (chance {chance_accuracy:.2f}), "
+        "val AUC {val_auc:.3f} ({epochs} epochs)", "(random numbers logged)"),
+    Row("TP4", ("tp4_memory",),
+        "one training step of the Conv3D net: {first.side}³ b{first.batch} {first.measured_peak_mb:,.1f} MB … "
+        "{last.side}³ b{last.batch} **{last.measured_peak_mb:,.0f} MB** measured peak ({low:.1f}–{high:.1f}× the "
+        "activations computed from the shapes)", derive=_memory),
     Row("TP4, IoU vs Dice (2-pixel erosion, computed in `tp4.unet`)", ("tp4_unet",),
         "radius {small.radius} px: Dice {small.dice:.3f}, IoU {small.iou:.3f}; "
         "radius {large.radius} px: Dice {large.dice:.3f}, IoU {large.iou:.3f}", derive=_iou_vs_dice),
