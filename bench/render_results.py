@@ -36,11 +36,13 @@ class RecordError(Exception):
 
 @dataclass(frozen=True)
 class Row:
-    lab: str
-    records: tuple[str, ...]
-    measured: str
-    original: str = "—"
-    derive: Callable[[dict], dict] = field(default=lambda results: {})
+    """One line: `lab, command` | measured | original author | links to the records."""
+
+    lab: str  # "TP1"; the command is taken from the record itself
+    records: tuple[str, ...]  # names in bench/results/labs/; the first one's keys need no prefix
+    measured: str  # a format string over the records' results (see the module's docstring)
+    original: str = "—"  # the original author's figure, as the course reported it (MISSION.md)
+    derive: Callable[[dict], dict] = field(default=lambda results: {})  # record name -> result, to extra values
 
 
 def _pct_lower(results: dict, name: str) -> dict:
