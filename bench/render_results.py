@@ -5,7 +5,8 @@ A row is declared in ROWS: which records it quotes, how to phrase their figures 
 over each record's ``result``), and the original author's figure. Fields name a record's result key
 (``{test_accuracy:.4f}`` for a row's first record) or a record and a key path
 (``{tp5_seq2seq_co2.mase_seasonal:.2f}``, ``{tp4_unet.iou_vs_dice.0.dice}``). ``derive`` adds
-values computed from the results (a ratio, a phrase that depends on a figure).
+values computed from the results (a ratio, a phrase that depends on a figure); ``{load}`` is the
+load average when the first record's command started.
 
     python bench/render_results.py           # rewrite the README between the results markers
     python bench/render_results.py --check   # exit 1 when the README differs from the records
@@ -91,7 +92,7 @@ ROWS: list[Row] = [
         "baseline **{diagnosis}** (gap {diagnose.gap:+.3f}, val loss lowest at epoch {diagnose.best_epoch}), test "
         "{diagnose.test_accuracy:.4f}; L2 + Dropout 0.5 → {regularized_diagnosis} (gap {regularize.gap:+.3f}, test "
         "{regularize.test_accuracy:.4f}); test accuracy {ranking}; BatchNorm converges faster: "
-        "{batchnorm_converges_faster}; whole lab {wall_seconds:.0f} s",
+        "{batchnorm_converges_faster}; whole lab {wall_seconds:.0f} s (load average {load:.0f} on 2 cores)",
         "Adam 0.9828, RMSprop 0.9823, SGD 0.9738 (MNIST)", derive=_optimizer_ranking),
     Row("TP4", ("tp4_unet",),
         "val Dice **{val_dice:.4f}**, val IoU **{val_iou:.4f}** ({epochs} epochs)",
@@ -146,7 +147,8 @@ def render_row(row: Row, labs: Path = LABS) -> str:
     records = {name: load_record(name, labs) for name in row.records}
     results = {name: r["result"] for name, r in records.items()}
     try:
-        values = {**results[row.records[0]], **results, **row.derive(results)}
+        load = {"load": records[row.records[0]]["load_average_before"][0]}  # the machine's load at the start
+        values = {**results[row.records[0]], **load, **results, **row.derive(results)}
     except KeyError as missing:
         raise RecordError(f"{row.records}: no key {missing} in the record") from None
     commands = " / ".join(f"`{command(r)}`" for r in records.values())

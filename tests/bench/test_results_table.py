@@ -30,10 +30,11 @@ def test_every_row_quotes_committed_records_with_their_provenance():
 
 def write_record(labs: Path, name: str, **result) -> None:
     labs.mkdir(parents=True, exist_ok=True)
-    (labs / f"{name}.json").write_text(json.dumps({"command": f"dltp run {name} --json", "result": result}))
+    record = {"command": f"dltp run {name} --json", "load_average_before": [1.5, 1, 1], "result": result}
+    (labs / f"{name}.json").write_text(json.dumps(record))
 
 
-ROWS = [Row("TP9", ("tp9",), "accuracy **{accuracy:.3f}** after {epochs} epochs", "0.5"),
+ROWS = [Row("TP9", ("tp9",), "accuracy **{accuracy:.3f}** after {epochs} epochs (load {load})", "0.5"),
         Row("TP9", ("tp9", "tp9_other"), "{tp9_other.scores.1.value:.1f} and {twice:.1f}",
             derive=lambda results: {"twice": 2 * results["tp9"]["accuracy"]})]
 
@@ -54,7 +55,7 @@ def test_rendering_quotes_the_records_and_keeps_the_rest_of_the_readme(project):
     render_results.write(readme, ROWS, labs)
     text = readme.read_text()
     link = "[tp9](bench/results/labs/tp9.json)"
-    assert f"| TP9, `dltp run tp9` | accuracy **0.877** after 3 epochs | 0.5 | {link} |" in text
+    assert f"| TP9, `dltp run tp9` | accuracy **0.877** after 3 epochs (load 1.5) | 0.5 | {link} |" in text
     assert "| TP9, `dltp run tp9` / `dltp run tp9_other` | 2.2 and 1.8 | — |" in text
     assert text.startswith("# x\n\n<!-- results:start -->\n| lab") and text.endswith("<!-- results:end -->\n\nafter\n")
     assert render_results.check(readme, ROWS, labs) == []
