@@ -87,7 +87,8 @@ ROWS: list[Row] = [
     Row("TP1", ("tp1_fashion_mnist",),
         "test accuracy **{test_accuracy:.4f}** ({epochs} epochs)", "0.9781 on MNIST"),
     Row("TP1", ("tp1_batching_fashion_mnist",),
-        "val loss after {budget_s:.0f} s of training, lowest first: {by_loss}", derive=_batching),
+        "val loss after {budget_s:.0f} s of training (load average {load:.0f} on 2 cores), lowest first: "
+        "{by_loss}", derive=_batching),
     Row("TP2", ("tp2_fashion_mnist",),
         "baseline **{diagnosis}** (gap {diagnose.gap:+.3f}, val loss lowest at epoch {diagnose.best_epoch}), test "
         "{diagnose.test_accuracy:.4f}; L2 + Dropout 0.5 → {regularized_diagnosis} (gap {regularize.gap:+.3f}, test "
@@ -104,7 +105,7 @@ ROWS: list[Row] = [
         "one training step of the Conv3D net: {first.side}³ b{first.batch} {first.measured_peak_mb:,.1f} MB … "
         "{last.side}³ b{last.batch} **{last.measured_peak_mb:,.0f} MB** measured peak ({low:.1f}–{high:.1f}× the "
         "activations computed from the shapes)", derive=_memory),
-    Row("TP4, IoU vs Dice (2-pixel erosion, computed in `tp4.unet`)", ("tp4_unet",),
+    Row("TP4, IoU vs Dice (2-pixel erosion)", ("tp4_unet",),
         "radius {small.radius} px: Dice {small.dice:.3f}, IoU {small.iou:.3f}; "
         "radius {large.radius} px: Dice {large.dice:.3f}, IoU {large.iou:.3f}", derive=_iou_vs_dice),
     Row("TP5", ("tp5_attention",),
