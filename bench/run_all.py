@@ -5,8 +5,9 @@ A benchmark is any bench/*.py script other than this one, helpers (_*.py) and wo
 (*_worker.py). Each prints its own table; its output, exit status, wall time and date are kept in
 bench/results/runs/NAME.json. The summary is built from the latest run of every benchmark, so
 `--only NAME ...` re-measures a subset and keeps the others' latest figures (each section says when
-it was measured); `--render` only rebuilds the summary from them. `--threads N` pins every
-benchmark's compute threads (fair side-by-side ratios when other work shares the machine);
+it was measured); `--render` only rebuilds the summary from them. The README's lab results table
+is regenerated too, from the records in bench/results/labs/ (bench/render_results.py).
+`--threads N` pins every benchmark's compute threads (fair side-by-side ratios when other work shares the machine);
 `--no-readme` leaves the README alone.
 """
 
@@ -29,8 +30,9 @@ RUNS = RESULTS / "runs"
 
 
 def scripts() -> list[Path]:
+    tools = ("run_all.py", "record.py", "render_results.py")
     return sorted(p for p in HERE.glob("*.py")
-                  if p.name not in ("run_all.py", "record.py") and not p.name.startswith("_") and not p.stem.endswith("_worker"))
+                  if p.name not in tools and not p.name.startswith("_") and not p.stem.endswith("_worker"))
 
 
 def machine() -> str:
@@ -75,6 +77,18 @@ def section(script: Path) -> tuple[str, dict | None]:
             f"{r['seconds']:.0f} s_\n\n{output}\n", r)
 
 
+def render_lab_results() -> None:
+    """The README's other generated section: the labs' results table, from bench/results/labs/."""
+    if "<!-- results:start -->" not in README.read_text():
+        return
+    import render_results
+
+    try:
+        render_results.write(README, labs=RESULTS / "labs")
+    except render_results.RecordError as error:
+        print(f"results table not rewritten: {error}", file=sys.stderr)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", help="benchmark names (file stems) to run")
@@ -112,6 +126,7 @@ def main(argv=None) -> int:
             head, _, rest = text.partition(START)
             _, _, tail = rest.partition(END)
             README.write_text(f"{head}{START}\n{summary}\n{END}{tail}")
+        render_lab_results()
     print(f"summary: {RESULTS / 'summary.md'}")
     return 1 if any(r["returncode"] for r in ran) else 0
 

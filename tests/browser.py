@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 
-import pytest
+from conftest import require_system
 
 CHROMIUM = os.environ.get("DLTP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -15,8 +15,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 @contextlib.contextmanager
 def chromium_page(width: int = 1200, height: int = 900):
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    require_system(os.path.exists(CHROMIUM), f"Debian's chromium ({CHROMIUM})", "apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

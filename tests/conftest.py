@@ -1,5 +1,9 @@
 """Shared fixtures. Tests never touch the network: every download goes to an unused loopback
-port (a real connection refusal, not a mock), and every dataset is built in its real file format."""
+port (a real connection refusal, not a mock), and every dataset is built in its real file format.
+
+Tests that need a system package (Chromium, PostgreSQL, Debian's Fashion-MNIST) go through
+``require_system``: they skip on a developer machine without it, and fail under CI, where a
+missing package means the CI setup is broken, not that the test may be left out."""
 
 from __future__ import annotations
 
@@ -19,6 +23,40 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+FASHION_MNIST_DEB = Path("/usr/share/datasets/fashion-mnist")
+
+
+def system_required() -> bool:
+    """Under CI (``CI=true``, as GitHub sets it, or ``DLTP_REQUIRE_SYSTEM=1``, as .ci/run sets it)
+    every system package the tests use must be there."""
+    return (os.environ.get("CI", "").lower() in ("true", "1", "yes")
+            or os.environ.get("DLTP_REQUIRE_SYSTEM", "") not in ("", "0"))
+
+
+def require_system(available: bool, what: str, install: str) -> None:
+    """Skip the calling test when ``what`` is missing, or fail it when ``system_required()``."""
+    if available:
+        return
+    message = f"{what} is not installed ({install})"
+    if system_required():
+        pytest.fail(f"{message}; required under CI (CI=true or DLTP_REQUIRE_SYSTEM=1)", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def needs_fashion_mnist() -> Path:
+    require_system(FASHION_MNIST_DEB.is_dir(), "Debian's dataset-fashion-mnist",
+                   "apt-get install dataset-fashion-mnist")
+    return FASHION_MNIST_DEB
+
+
+@pytest.fixture
+def needs_chromium() -> None:
+    from browser import CHROMIUM
+
+    require_system(os.path.exists(CHROMIUM), f"Debian's chromium ({CHROMIUM})", "apt-get install chromium")
 
 
 # Set before any dltp import so every test process sees it.

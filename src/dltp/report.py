@@ -55,18 +55,26 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _rows(exp_id: str, run) -> list[tuple[str, float | None, float | None, float | None]]:
-    """(label, ours, reference, difference) for the reference figures, then our other metrics."""
-    from dltp.references import REFERENCES
+def _rows(exp_id: str, run) -> list[tuple[str, float | None, str | None, float | None, str]]:
+    """(label, ours, reference, difference, why the difference is empty) for the reference figures,
+    then our other metrics. The reference shows its dataset; the difference needs the same one."""
+    from dltp.references import REFERENCES, difference
 
     metrics = dict(run.data.metrics)
+    dataset = run.data.params.get("dataset", "?")
     rows, shown = [], set()
-    for key, reference, label in REFERENCES.get(exp_id, []):
-        ours = metrics.get(key)
-        rows.append((label, ours, reference, None if ours is None else ours - reference))
-        shown.add(key)
-    rows += [(key, metrics[key], None, None) for key in sorted(metrics) if key not in shown]
+    for ref in REFERENCES.get(exp_id, []):
+        ours = metrics.get(ref.key)
+        rows.append((ref.label, ours, f"{_fmt(ref.value)} ({ref.dataset})", *difference(ref, ours, dataset)))
+        shown.add(ref.key)
+    rows += [(key, metrics[key], None, None, "") for key in sorted(metrics) if key not in shown]
     return rows[:MAX_ROWS]
+
+
+def _difference_cell(diff: float | None, why: str) -> str:
+    if diff is None:
+        return why or _fmt(None)
+    return ("+" if diff >= 0 else "") + _fmt(diff)
 
 
 def _plots(run, assets: Path) -> list[str]:
@@ -97,9 +105,11 @@ def build(output: Path, ui_url: str = UI_URL) -> Path:
     runs = latest_runs()
     store = tracking.tracking_uri()
     md = ["# dltp results", "", f"Tracking store: `{store}`. Latest finished run of each experiment; "
-          "*reference* = the original author's figure.", ""]
+          "*reference* = the original author's figure and its dataset; the difference is "
+          "given only when our run used the same dataset.", ""]
     body = [f"<p class='meta'>Tracking store: <code>{html.escape(store)}</code>. Latest finished run of "
-            "each experiment; <em>reference</em> = the original author's figure.</p>"]
+            "each experiment; <em>reference</em> = the original author's figure and its dataset; the "
+            "difference is given only when our run used the same dataset.</p>"]
     if not runs:
         hint = "No runs yet. Run the labs first: <code>dltp run all --quick</code> (or <code>make run</code>)."
         body.append(f"<p id='empty' class='empty'>{hint}</p>")
@@ -129,11 +139,11 @@ def build(output: Path, ui_url: str = UI_URL) -> Path:
             md += [f"### {exp.id}", "", f"dataset **{dataset}**{' (fallback dataset)' if fallback else ''}, "
                    f"backend **{tags.get('dltp.backend', '?')}**, run `{run.info.run_id}`", "",
                    "| metric | ours | reference | difference |", "|---|---|---|---|"]
-            for label, ours, ref, diff in rows:
-                sign = "" if diff is None else ("+" if diff >= 0 else "")
+            for label, ours, ref, diff, why in rows:
+                cell, css = _difference_cell(diff, why), " class='why'" if why else ""
                 body.append(f"<tr><td>{html.escape(label)}</td><td>{_fmt(ours)}</td><td>{_fmt(ref)}</td>"
-                            f"<td>{sign}{_fmt(diff)}</td></tr>")
-                md.append(f"| {label} | {_fmt(ours)} | {_fmt(ref)} | {sign}{_fmt(diff)} |")
+                            f"<td{css}>{html.escape(cell)}</td></tr>")
+                md.append(f"| {label} | {_fmt(ours)} | {_fmt(ref)} | {cell} |")
             body.append("</tbody></table>")
             md.append("")
             for rel in _plots(run, assets):
@@ -156,6 +166,7 @@ _PAGE = """<!doctype html>
  table.results { border-collapse: collapse; margin: .5rem 0 1rem; min-width: 60%; }
  table.results th, table.results td { border: 1px solid #ddd; padding: .3rem .6rem; text-align: right; }
  table.results td:first-child, table.results th:first-child { text-align: left; }
+ td.why { color: #777; font-style: italic; }
  .meta { color: #555; } .missing, .empty { color: #a15c00; }
  .badge.fallback { background: #ffe08a; color: #5c4300; border-radius: 4px; padding: 0 .4rem; font-size: .85em; }
  img { max-width: 48%; margin: .3rem; border: 1px solid #eee; vertical-align: top; }

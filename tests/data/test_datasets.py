@@ -123,9 +123,7 @@ def test_train_val_split_is_first_and_last():
     np.testing.assert_array_equal(x_val, data.x_train[540:])
 
 
-@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
-                    reason="Debian's dataset-fashion-mnist is not installed")
-def test_real_fashion_mnist_from_debian():
+def test_real_fashion_mnist_from_debian(needs_fashion_mnist):
     data = load_images("fashion_mnist")
     assert data.x_train.shape == (60000, 28, 28) and data.x_test.shape == (10000, 28, 28)
     assert np.bincount(data.y_train).tolist() == [6000] * 10

@@ -15,8 +15,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="needs Debian's chromium (/usr/bin/chromium): apt-get install chromium")
+pytestmark = pytest.mark.usefixtures("needs_chromium")
 
 
 @pytest.fixture

@@ -72,17 +72,22 @@ paths = st.sampled_from(["/predict"] * 8 + ["/", "/health", "/ready", "/metrics"
                                             "/nowhere"])
 
 
-@settings(max_examples=1000, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.function_scoped_fixture])
-@given(body=bodies, content_type=content_types, method=methods, path=paths)
-def test_no_input_gets_a_server_error(served, body, content_type, method, path):
+FUZZ_SETTINGS = dict(deadline=None, derandomize=True,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                            HealthCheck.function_scoped_fixture])
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    """One app for the 1,000 requests of the property test (creating one per example is slow)."""
     from dltp.serve.app import create_app
 
-    global _CLIENT
-    if _CLIENT is None:
-        _CLIENT = create_app(served).test_client()
-    r = _CLIENT.open(path, method=method, data=body, content_type=content_type)
+    return create_app(served).test_client()
+
+
+def check_answer(client, body, content_type, method, path) -> None:
+    """No 5xx; an error is a JSON object with its status and what went wrong; a prediction is valid."""
+    r = client.open(path, method=method, data=body, content_type=content_type)
     assert r.status_code < 500, (r.status_code, r.get_data()[:300])
     if r.status_code >= 400:
         err = r.get_json()
@@ -94,15 +99,30 @@ def test_no_input_gets_a_server_error(served, body, content_type, method, path):
         assert np.allclose(probs.sum(axis=-1), 1, atol=1e-5)
 
 
-_CLIENT = None
+@settings(max_examples=1000, **FUZZ_SETTINGS)
+@given(body=bodies, content_type=content_types, method=methods, path=paths)
+def test_no_input_gets_a_server_error(client, body, content_type, method, path):
+    check_answer(client, body, content_type, method, path)
 
 
 def test_fuzz_requests_are_all_counted(served):
-    """After the fuzzing, the service still answers and nothing was an internal error."""
-    if _CLIENT is None:
-        pytest.skip("checks the client of test_no_input_gets_a_server_error, which did not run")
-    text = _CLIENT.get("/metrics").get_data(as_text=True)
+    """Fuzzed requests on a fresh app (whatever ran before): every one is counted in /metrics,
+    none as an internal error, and the service still answers."""
+    from dltp.serve.app import create_app
+
+    fresh = create_app(served).test_client()
+    sent = []
+
+    @settings(max_examples=200, **FUZZ_SETTINGS)
+    @given(body=bodies, content_type=content_types, method=methods, path=paths)
+    def fuzz(body, content_type, method, path):
+        check_answer(fresh, body, content_type, method, path)
+        sent.append(path)
+
+    fuzz()
+    text = fresh.get("/metrics").get_data(as_text=True)
     assert 'reason="internal"' not in text
     total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                 if line.startswith("dltp_http_requests_total{"))
-    assert total >= 1000
+    assert len(sent) >= 200 and total >= len(sent)
+    assert fresh.get("/health").status_code == 200

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import unused_port, write_mnist_idx
+from conftest import require_system, unused_port, write_mnist_idx
 from dltp import cli
 from dltp.sweep import engine
 
@@ -132,8 +132,7 @@ def _wait(check, timeout, what):
 def postgres():
     """A throwaway PostgreSQL server (Debian's binaries) on a free port, stopped at teardown."""
     initdb = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not initdb:
-        pytest.skip("PostgreSQL server binaries are not installed (apt-get install postgresql)")
+    require_system(bool(initdb), "PostgreSQL server binaries", "apt-get install postgresql")
     bindir = Path(initdb[-1]).parent
     root = Path(tempfile.mkdtemp(prefix="dltp-pg-"))
     root.chmod(0o755)
