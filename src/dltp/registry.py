@@ -136,13 +136,15 @@ OPTIONS.update({
     "test_sequences": Option("--test-sequences", int, "tp5.research: test sequences (default 200, quick 50)"),
     "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on (default 3)"),
     "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs (default 8, quick 3)"),
+    "rollout_steps": Option("--rollout-steps", int, "tp5.research: passes through the model's own predictions "
+                            "in the rollout-training regime (default 4)"),
     "results_dir": Option("--results-dir", str, "tp5.research: where results.json goes "
                           "(default dltp-results/research)"),
 })
 EXPERIMENTS.append(
     Experiment("tp5.research", "tp5", "Latent video prediction on moving digits: GRU vs TAP-T vs TAP-M, "
                "3 seeds, ablations; results.json for `dltp paper`", "dltp.research.experiment:run",
-               ("sequences", "test_sequences", "seeds", "ae_epochs", "results_dir")))
+               ("sequences", "test_sequences", "seeds", "ae_epochs", "rollout_steps", "results_dir")))
 
 
 def _load(target: str) -> Callable:
