@@ -389,7 +389,8 @@ def _experiment(parent_id: str, s: dict, data, train, test, standard) -> dict:
         "copy_last": copy_last,
         "reconstruction_mse_per_frame": recon_curve.tolist(),
         "standard": {"copy_last": standard_copy, "autoencoder": standard_floor,
-                     "published": protocol.PUBLISHED},
+                     "published": protocol.PUBLISHED,
+                     "published_test_sequences": protocol.PUBLISHED_TEST_SEQUENCES},
         "regimes": regimes,
         "main": MAIN,
     }

@@ -12,13 +12,7 @@ import numpy as np  # noqa: E402
 REGIME_STYLE = {"teacher_forcing": "-", "rollout": "--"}
 
 
-def variant_name(results: dict, variant: str) -> str:
-    m = results["regimes"]["teacher_forcing"][variant]
-    if m["kind"] == "tap_t":
-        return f"TAP-T ({m['layers']} layer{'s' if m['layers'] != 1 else ''})"
-    if m["kind"] == "tap_m":
-        return f"TAP-M (memory {m['memory']})"
-    return m["label"]
+from dltp.research.facts import variant_name  # noqa: E402  (one naming for the figures and the text)
 
 
 def mse_curves(results: dict):

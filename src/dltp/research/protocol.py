@@ -13,6 +13,7 @@ import numpy as np
 
 GIVEN, PREDICTED = 10, 10
 
+PUBLISHED_TEST_SEQUENCES = 10_000  # the fixed test file of the published figures
 PUBLISHED = [  # model, MSE per frame, SSIM; from the SimVP paper
     {"model": "ConvLSTM", "mse": 103.3, "ssim": 0.707, "cite": "shi2015"},
     {"model": "PredRNN", "mse": 56.8, "ssim": 0.867, "cite": "wang2017"},
