@@ -122,6 +122,8 @@ def facts(r: dict) -> dict:
                "rollout_steps": s["rollout_steps"], "names": N}
     f["seeds_text"] = (f"a single seed, {r['seeds'][0]}, hence no spread over seeds" if n == 1 else
                        f"mean $\\pm$ standard deviation over {n} seeds ({', '.join(str(x) for x in r['seeds'])})")
+    f["seeds_limitation"] = ("With a single seed, no spread over seeds is measured." if n == 1 else
+                             f"{n} seeds give only a rough idea of the spread.")
     f["spread_caption"] = "one seed" if n == 1 else f"mean $\\pm$ std over {n} seeds"
 
     # --- where and at what budget -------------------------------------------------------------
@@ -266,10 +268,11 @@ def facts(r: dict) -> dict:
     beat_ae = [(g, v) for g, v in learned if regimes[g][v]["mean"]["mse_last20"] < ae_last]
     f["ae_is_floor"] = not beat_ae
     if beat_ae:
+        who = ("every predictor, in both regimes, goes" if len(beat_ae) == len(learned) else
+               _names([f"{N[v]} ({REGIME_NAMES[g]})" for g, v in beat_ae]) + (" goes" if len(beat_ae) == 1 else " go"))
         f["ae_sentence"] = (
-            f"Decoding the true latents gives {mse(ae_last)} over the last {last} frames, yet "
-            + _names([f"{N[v]} ({REGIME_NAMES[g]})" for g, v in beat_ae])
-            + f" go{'es' if len(beat_ae) == 1 else ''} below it: a blurred mean latent can decode to a frame "
+            f"Decoding the true latents gives {mse(ae_last)} over the last {last} frames, yet {who}"
+            + " below it: a blurred mean latent can decode to a frame "
             "with a lower MSE than the true latent's decoding, so the autoencoder's error is not a floor here.")
     else:
         f["ae_sentence"] = (f"Decoding the true latents gives {mse(ae_last)} over the last {last} frames, and no "
