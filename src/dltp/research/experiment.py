@@ -1,16 +1,19 @@
 """`dltp run tp5.research`: the latent video prediction experiment, run and tracked.
 
 1. Moving digits (50 frames of 64×64, one or two digits): train sequences from the dataset's
-   training digits, test sequences from its test digits.
+   training digits, test sequences from its test digits; a second test set of two-digit sequences
+   for the standard Moving MNIST protocol (10 given → 10 predicted).
 2. A frame autoencoder (64 latent numbers per frame) and a digit classifier, trained once per run
-   on real training frames; the classifier's accuracy on the true last test frames is the ceiling
-   of object consistency.
-3. Seven latent predictors — the recurrent TAP baseline, TAP-T with 1/2/4 layers, TAP-M with
-   memories of 10/25/all latents — each trained with teacher forcing for every seed, then rolled
-   out for 40 frames from 10 given ones and decoded.
-4. Per-frame MSE, MSE over the last 20 frames, object consistency at frame 50, and costs; the
-   copy-last-frame baseline as a floor. One MLflow parent run, one child run per model and seed;
-   everything lands in ``results.json`` (local file and artifact), which `dltp paper` reads.
+   on real training frames.
+3. Latent predictors — the recurrent TAP baseline, TAP-T with 1/2/4 layers, TAP-M with memories
+   of 10/25/all latents — trained for every seed in two regimes: teacher forcing, and rollout
+   training (``--rollout-steps`` passes through the model's own predictions,
+   models.build_rollout_trainer) for the three main predictors; then rolled out for 40 frames from
+   10 given ones, and for 10 from 10 on the standard protocol, and decoded.
+4. Per-frame MSE, MSE over the last 20 frames, object consistency at frame 50, the standard
+   protocol's MSE/MAE per frame and SSIM, and costs; copy-last-frame and the autoencoder's error on
+   true latents as reference lines. One MLflow parent run, one child run per model, regime and
+   seed; everything lands in ``results.json`` (local file and artifact), which `dltp paper` reads.
 """
 
 from __future__ import annotations
