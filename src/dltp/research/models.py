@@ -194,7 +194,8 @@ def build_classifier(size: int = 64, num_classes: int = 10) -> keras.Model:
             x = layers.MaxPooling2D(name="pool0")(x)
     x = layers.GlobalMaxPooling2D(name="global_max")(x)
     x = layers.Dense(64, activation="relu", name="hidden")(x)
-    return keras.Model(frame, layers.Dense(num_classes, activation="sigmoid", name="digits")(x), name="digit_classifier")
+    digits = layers.Dense(num_classes, activation="sigmoid", name="digits")(x)
+    return keras.Model(frame, digits, name="digit_classifier")
 
 
 def build_rollout_trainer(predictor: keras.Model, passes: int, given: int) -> keras.Model:
