@@ -132,17 +132,21 @@ EXPERIMENTS.extend([
 
 # TP5 research challenge: latent video prediction (recurrent vs Transformer vs external memory).
 OPTIONS.update({
-    "sequences": Option("--sequences", int, "tp5.research: training sequences (default 1000, quick 200)"),
-    "test_sequences": Option("--test-sequences", int, "tp5.research: test sequences (default 200, quick 50)"),
-    "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on (default 3)"),
-    "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs (default 8, quick 3)"),
+    "sequences": Option("--sequences", int, "tp5.research: training sequences (default 600, quick 120)"),
+    "test_sequences": Option("--test-sequences", int, "tp5.research: test sequences, each protocol "
+                             "(default 200, quick 40)"),
+    "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on (default 3, quick 1)"),
+    "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs (default 6, quick 3)"),
+    "rollout_steps": Option("--rollout-steps", int, "tp5.research: passes through the model's own predictions "
+                            "in the rollout-training regime (default 4)"),
     "results_dir": Option("--results-dir", str, "tp5.research: where results.json goes "
                           "(default dltp-results/research)"),
 })
 EXPERIMENTS.append(
     Experiment("tp5.research", "tp5", "Latent video prediction on moving digits: GRU vs TAP-T vs TAP-M, "
-               "3 seeds, ablations; results.json for `dltp paper`", "dltp.research.experiment:run",
-               ("sequences", "test_sequences", "seeds", "ae_epochs", "results_dir")))
+               "teacher forcing vs rollout training, 3 seeds, ablations, the standard Moving MNIST protocol; "
+               "results.json for `dltp paper`", "dltp.research.experiment:run",
+               ("sequences", "test_sequences", "seeds", "ae_epochs", "rollout_steps", "results_dir")))
 
 
 def _load(target: str) -> Callable:

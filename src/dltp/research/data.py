@@ -32,14 +32,17 @@ class Sequences:
 
 def moving_digits(images: np.ndarray, labels: np.ndarray, n_sequences: int, *, frames: int = 50,
                   size: int = 64, max_digits: int = 2, seed: int = 0,
-                  speed: tuple[float, float] = (2.0, 4.0)) -> Sequences:
+                  speed: tuple[float, float] = (2.0, 4.0), min_digits: int = 1) -> Sequences:
     """``n_sequences`` sequences of ``frames`` frames (``size``×``size``, uint8) built from ``images``
-    (N×28×28 uint8 digits): 1..``max_digits`` digits each, straight motion, bouncing off the walls;
-    overlapping digits combine by maximum, as in Moving MNIST."""
+    (N×28×28 uint8 digits): ``min_digits``..``max_digits`` digits each, straight motion, bouncing off
+    the walls; overlapping digits combine by maximum, as in Moving MNIST (whose standard test file
+    always has two digits: ``min_digits=2``)."""
     if size < DIGIT + 4:
         raise DltpError(f"frames must be at least {DIGIT + 4} pixels wide to hold a moving digit (got {size})")
     if frames < 2 or n_sequences < 1:
         raise DltpError("moving digits need at least 1 sequence of 2 frames")
+    if not 1 <= min_digits <= max_digits <= 2:
+        raise DltpError(f"moving digits hold 1 or 2 digits (got {min_digits}..{max_digits})")
     if images.ndim != 3 or images.shape[1:] != (DIGIT, DIGIT):
         raise DltpError(f"moving digits need 28×28 digit images, got shape {images.shape[1:]}")
     rng = np.random.default_rng(seed)
@@ -47,7 +50,7 @@ def moving_digits(images: np.ndarray, labels: np.ndarray, n_sequences: int, *, f
     out = np.zeros((n_sequences, frames, size, size), dtype=np.uint8)
     seq_labels = np.full((n_sequences, 2), -1, dtype=np.int64)
     for n in range(n_sequences):
-        count = int(rng.integers(1, max_digits + 1))
+        count = int(rng.integers(min_digits, max_digits + 1))
         for d in range(count):
             idx = int(rng.integers(len(images)))
             seq_labels[n, d] = labels[idx]

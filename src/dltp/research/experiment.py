@@ -1,16 +1,19 @@
 """`dltp run tp5.research`: the latent video prediction experiment, run and tracked.
 
 1. Moving digits (50 frames of 64×64, one or two digits): train sequences from the dataset's
-   training digits, test sequences from its test digits.
+   training digits, test sequences from its test digits; a second test set of two-digit sequences
+   for the standard Moving MNIST protocol (10 given → 10 predicted).
 2. A frame autoencoder (64 latent numbers per frame) and a digit classifier, trained once per run
-   on real training frames; the classifier's accuracy on the true last test frames is the ceiling
-   of object consistency.
-3. Seven latent predictors — the recurrent TAP baseline, TAP-T with 1/2/4 layers, TAP-M with
-   memories of 10/25/all latents — each trained with teacher forcing for every seed, then rolled
-   out for 40 frames from 10 given ones and decoded.
-4. Per-frame MSE, MSE over the last 20 frames, object consistency at frame 50, and costs; the
-   copy-last-frame baseline as a floor. One MLflow parent run, one child run per model and seed;
-   everything lands in ``results.json`` (local file and artifact), which `dltp paper` reads.
+   on real training frames.
+3. Latent predictors — the recurrent TAP baseline, TAP-T with 1/2/4 layers, TAP-M with memories
+   of 10/25/all latents — trained for every seed in two regimes: teacher forcing, and rollout
+   training (``--rollout-steps`` passes through the model's own predictions,
+   models.build_rollout_trainer) for the three main predictors; then rolled out for 40 frames from
+   10 given ones, and for 10 from 10 on the standard protocol, and decoded.
+4. Per-frame MSE, MSE over the last 20 frames, object consistency at frame 50, the standard
+   protocol's MSE/MAE per frame and SSIM, and costs; copy-last-frame and the autoencoder's error on
+   true latents as reference lines. One MLflow parent run, one child run per model, regime and
+   seed; everything lands in ``results.json`` (local file and artifact), which `dltp paper` reads.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dltp.data import load_images
 from dltp.errors import DltpError
 from dltp.labs.common import result
 from dltp.research import data as mdata
-from dltp.research import models
+from dltp.research import models, protocol
 
 EXPERIMENT = "tp5-research"
 FRAMES, GIVEN, SIZE, LATENT = 50, 10, 64, 64
@@ -51,6 +54,10 @@ VARIANTS: dict[str, dict] = {
     "tap-m-all": {"label": "TAP-M", "kind": "tap_m", "kwargs": {"memory": None}, "memory": "all", "main": True},
 }
 MAIN = [v for v, spec in VARIANTS.items() if spec.get("main")]
+# Training regimes: teacher forcing (one pass on true latents) and the rollout objective
+# (``rollout_steps`` passes through the model's own predictions, models.build_rollout_trainer).
+REGIMES = {"teacher_forcing": "teacher forcing", "rollout": "rollout training"}
+DEFAULT_ROLLOUT_STEPS = 4
 
 
 def architecture() -> dict:
@@ -67,25 +74,34 @@ def architecture() -> dict:
 
 
 def settings(cfg: RunConfig) -> dict:
-    """The budget: the default configuration (≤ 45 min on 2 CPU cores) or --quick (≤ 5 min)."""
+    """The budget: the default configuration (about 15 min on 2 shared CPU cores with jax) or --quick
+    (the three main predictors, one seed, both regimes: a smoke run)."""
     s = {
-        "train_sequences": int(cfg.pick("sequences", 1000, 200)),
-        "test_sequences": int(cfg.pick("test_sequences", 200, 50)),
-        "seeds": int(cfg.pick("seeds", 3, 3)),
-        "predictor_epochs": int(cfg.pick("epochs", 20, 6)),
+        "train_sequences": int(cfg.pick("sequences", 600, 120)),
+        "test_sequences": int(cfg.pick("test_sequences", 200, 40)),
+        "seeds": int(cfg.pick("seeds", 3, 1)),
+        "predictor_epochs": int(cfg.pick("epochs", 12, 5)),
         "batch_size": int(cfg.pick("batch_size", 32, 32)),
-        "ae_epochs": int(cfg.pick("ae_epochs", 8, 3)),
-        "ae_frames_per_sequence": 16 if not cfg.quick else 8,
-        "classifier_epochs": 4 if not cfg.quick else 2,
-        "classifier_frames_per_sequence": 8 if not cfg.quick else 6,
+        "ae_epochs": int(cfg.pick("ae_epochs", 6, 3)),
+        "ae_frames_per_sequence": 6 if not cfg.quick else 8,
+        "classifier_epochs": 3 if not cfg.quick else 2,
+        "classifier_frames_per_sequence": 4 if not cfg.quick else 6,
+        # --quick trains the three main predictors only (the ablations need the full budget).
+        "variants": list(VARIANTS) if not cfg.quick else list(MAIN),
         "digit_size": mdata.DIGIT, "architecture": architecture(),
         "frames": FRAMES, "given": GIVEN, "predicted": PREDICTED, "last": LAST, "size": SIZE,
         "latent_dim": LATENT, "tap_t_window": TAP_T_WINDOW, "learning_rate": 1e-3, "quick": cfg.quick,
         "base_seed": cfg.seed,
+        "rollout_steps": int(cfg.pick("rollout_steps", DEFAULT_ROLLOUT_STEPS, DEFAULT_ROLLOUT_STEPS)),
+        "regimes": list(REGIMES),
+        "standard_given": protocol.GIVEN, "standard_predicted": protocol.PREDICTED,
+        "standard_test_sequences": int(cfg.pick("test_sequences", 200, 40)),
     }
     for key in ("train_sequences", "test_sequences", "seeds", "predictor_epochs", "batch_size", "ae_epochs"):
         if s[key] < 1:
             raise DltpError(f"--{key.replace('_', '-')} must be at least 1")
+    if not 2 <= s["rollout_steps"] <= PREDICTED:
+        raise DltpError(f"--rollout-steps must be between 2 and {PREDICTED} (1 would be teacher forcing again)")
     if s["train_sequences"] < 4:
         raise DltpError("--sequences must be at least 4 (one tenth is kept for validation)")
     return s
@@ -95,8 +111,9 @@ def _frames(x: np.ndarray) -> np.ndarray:
     return (x.astype("float32") / 255.0)[..., None]
 
 
-def _batched(fn, x, batch: int = 256) -> np.ndarray:
-    return np.concatenate([keras.ops.convert_to_numpy(fn(x[i:i + batch])) for i in range(0, len(x), batch)])
+def _batched(model, x, batch: int = 256) -> np.ndarray:
+    """model.predict: compiled once per model and input shape, unlike an eager call per batch."""
+    return np.asarray(model.predict(x, batch_size=batch, verbose=0))
 
 
 def rollout(predictor, given: np.ndarray, steps: int) -> np.ndarray:
@@ -113,7 +130,7 @@ def rollout(predictor, given: np.ndarray, steps: int) -> np.ndarray:
     out = np.zeros((n, steps, dim), dtype="float32")
     for step in range(steps):
         t = known + step  # latents 0..t-1 are known; predict latent t
-        pred = keras.ops.convert_to_numpy(predictor(buffer, training=False))[:, t - 1]
+        pred = np.asarray(predictor.predict_on_batch(buffer))[:, t - 1]  # one compiled function
         out[:, step] = pred
         if t < length:
             buffer[:, t] = pred
@@ -155,12 +172,17 @@ def run(cfg: RunConfig) -> dict:
                                 seed=cfg.seed)
     test = mdata.moving_digits(data.x_test, data.y_test, s["test_sequences"], frames=FRAMES, size=SIZE,
                                seed=cfg.seed + 10_000)
+    # The standard protocol's test sequences: always two digits, 10 given + 10 predicted frames.
+    standard = mdata.moving_digits(data.x_test, data.y_test, s["standard_test_sequences"],
+                                   frames=s["standard_given"] + s["standard_predicted"], size=SIZE,
+                                   min_digits=2, seed=cfg.seed + 20_000)
     params = {k: v for k, v in s.items()}
-    params["variants"] = list(VARIANTS)
     with tracking.run(EXPERIMENT, dltp_id="tp5.research", run_name="tp5-research", params=params, data=data,
                       seed=cfg.seed) as parent:
         parent_id = parent.info.run_id
-        out, examples = _experiment(parent_id, s, data, train, test)
+        started = time.perf_counter()
+        out, examples = _experiment(parent_id, s, data, train, test, standard)
+        out["wall_seconds"] = time.perf_counter() - started
         out["parent_run_id"] = parent_id
         results_dir.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(results_dir / "rollouts.npz", **examples)
@@ -174,164 +196,247 @@ def run(cfg: RunConfig) -> dict:
 
         tracking.log_figure(figures.mse_curves(out), "mse_vs_horizon.png")
         tracking.log_figure(figures.rollout_strips(out, np.load(results_dir / "rollouts.npz")), "rollouts.png")
-        headline = {f"{v.replace('-', '_')}_mse_last20": out["models"][v]["mean"]["mse_last20"] for v in MAIN}
-        headline.update({f"{v.replace('-', '_')}_consistency": out["models"][v]["mean"]["consistency"] for v in MAIN})
+        headline = {}
+        for regime in REGIMES:
+            suffix = "" if regime == "teacher_forcing" else "_rollout"
+            for v in MAIN:
+                mean = out["regimes"][regime][v]["mean"]
+                key = v.replace("-", "_") + suffix
+                headline[f"{key}_mse_last20"] = mean["mse_last20"]
+                headline[f"{key}_consistency"] = mean["consistency"]
+                headline[f"{key}_standard_mse"] = mean["standard_mse"]
         tracking.log_metrics({**headline, "copy_last_mse_last20": out["copy_last"]["mse_last20"],
-                              "copy_last_consistency": out["copy_last"]["consistency"]})
+                              "copy_last_consistency": out["copy_last"]["consistency"],
+                              "wall_seconds": out["wall_seconds"]})
     print(f"results: {path}; write the paper with `dltp paper --results {path}`")
     return result("tp5.research", parent_id, data, results_json=str(path), seeds=s["seeds"],
-                  copy_last_mse_last20=out["copy_last"]["mse_last20"], **headline)
+                  rollout_steps=s["rollout_steps"], copy_last_mse_last20=out["copy_last"]["mse_last20"],
+                  copy_last_consistency=out["copy_last"]["consistency"],
+                  copy_last_standard_mse=out["standard"]["copy_last"]["mse"],
+                  autoencoder_standard_mse=out["standard"]["autoencoder"]["mse"],
+                  wall_seconds=out["wall_seconds"], **headline)
 
 
-def _experiment(parent_id: str, s: dict, data, train, test) -> dict:
+def _decode(decoder, latents: np.ndarray) -> np.ndarray:
+    """(N, T, D) latents → (N, T, S, S, 1) frames."""
+    n, t = latents.shape[:2]
+    return _batched(decoder, latents.reshape(-1, LATENT)).reshape(n, t, SIZE, SIZE, 1)
+
+
+def _encode(encoder, frames: np.ndarray) -> np.ndarray:
+    """(N, T, S, S) uint8 frames → (N, T, D) latents."""
+    n, t = frames.shape[:2]
+    return _batched(encoder, _frames(frames.reshape(-1, SIZE, SIZE))).reshape(n, t, LATENT)
+
+
+def _frame_models(s: dict, rng, x_train: np.ndarray, train_labels: np.ndarray):
+    """Train the frame autoencoder and the digit classifier on real training frames."""
+    print("== frame autoencoder ==", flush=True)
+    n_tr = len(x_train)
+    pick = rng.integers(0, FRAMES, size=(n_tr, s["ae_frames_per_sequence"]))
+    ae_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
+    autoencoder, encoder, decoder = models.build_autoencoder(SIZE, LATENT)
+    autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    cut = int(len(ae_x) * 0.9)
+    start = time.perf_counter()
+    training.fit(autoencoder, ae_x[:cut], ae_x[:cut], validation_data=(ae_x[cut:], ae_x[cut:]),
+                 epochs=s["ae_epochs"], batch_size=64, checkpoint=False, prefix="ae_")
+    ae_seconds = time.perf_counter() - start
+
+    print("== digit classifier ==", flush=True)
+    pick = rng.integers(0, FRAMES, size=(n_tr, s["classifier_frames_per_sequence"]))
+    clf_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
+    clf_y = np.repeat(mdata.multi_hot(train_labels), s["classifier_frames_per_sequence"], axis=0)
+    classifier = models.build_classifier(SIZE)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    cut_c = int(len(clf_x) * 0.9)
+    start = time.perf_counter()
+    training.fit(classifier, clf_x[:cut_c], clf_y[:cut_c], validation_data=(clf_x[cut_c:], clf_y[cut_c:]),
+                 epochs=s["classifier_epochs"], batch_size=64, checkpoint=False, prefix="classifier_")
+    clf_seconds = time.perf_counter() - start
+    info = {"autoencoder_parameters": int(autoencoder.count_params()), "autoencoder_train_seconds": ae_seconds,
+            "autoencoder_train_frames": cut, "classifier_parameters": int(classifier.count_params()),
+            "classifier_train_seconds": clf_seconds, "classifier_train_frames": cut_c}
+    return autoencoder, encoder, decoder, classifier, info
+
+
+def _train_predictor(variant: str, spec: dict, seed: int, regime: str, s: dict, x_in, y_out, n_val: int):
+    """Build and train one predictor in one regime; returns (predictor, history, seconds)."""
+    keras.utils.set_random_seed(seed)
+    predictor = models.build_predictor(spec["kind"], LATENT, FRAMES - 1, **spec["kwargs"])
+    passes = s["rollout_steps"] if regime == "rollout" else 1
+    trainer = models.build_rollout_trainer(predictor, passes, GIVEN)
+    trainer.compile(optimizer=keras.optimizers.Adam(s["learning_rate"], clipnorm=1.0), loss="mse")
+    targets = np.tile(y_out, (1, passes, 1))  # one copy of the targets per pass
+    start = time.perf_counter()
+    log = training.fit(trainer, x_in[:-n_val], targets[:-n_val], validation_data=(x_in[-n_val:], targets[-n_val:]),
+                       epochs=s["predictor_epochs"], batch_size=s["batch_size"], checkpoint=False)
+    return predictor, log, time.perf_counter() - start
+
+
+def _experiment(parent_id: str, s: dict, data, train, test, standard) -> dict:
     x_train, x_test = train.frames, test.frames
     rng = np.random.default_rng(s["base_seed"])
+    sg, sp = s["standard_given"], s["standard_predicted"]
 
     # --- frame models: autoencoder and digit classifier, once per run -------------------------
     with tracking.run(EXPERIMENT, dltp_id="tp5.research", run_name="frame-models", parent_run_id=parent_id,
                       params={"latent_dim": LATENT, "ae_epochs": s["ae_epochs"],
                               "classifier_epochs": s["classifier_epochs"]}, data=data, seed=s["base_seed"]):
-        print("== frame autoencoder ==", flush=True)
-        n_tr = len(x_train)
-        pick = rng.integers(0, FRAMES, size=(n_tr, s["ae_frames_per_sequence"]))
-        ae_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
-        autoencoder, encoder, decoder = models.build_autoencoder(SIZE, LATENT)
-        autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        cut = int(len(ae_x) * 0.9)
-        start = time.perf_counter()
-        training.fit(autoencoder, ae_x[:cut], ae_x[:cut], validation_data=(ae_x[cut:], ae_x[cut:]),
-                     epochs=s["ae_epochs"], batch_size=64, checkpoint=False, prefix="ae_")
-        ae_seconds = time.perf_counter() - start
-
-        print("== digit classifier ==", flush=True)
-        pick = rng.integers(0, FRAMES, size=(n_tr, s["classifier_frames_per_sequence"]))
-        clf_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
-        clf_y = np.repeat(mdata.multi_hot(train.labels), s["classifier_frames_per_sequence"], axis=0)
-        classifier = models.build_classifier(SIZE)
-        classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        cut = int(len(clf_x) * 0.9)
-        start = time.perf_counter()
-        training.fit(classifier, clf_x[:cut], clf_y[:cut], validation_data=(clf_x[cut:], clf_y[cut:]),
-                     epochs=s["classifier_epochs"], batch_size=64, checkpoint=False, prefix="classifier_")
-        clf_seconds = time.perf_counter() - start
+        autoencoder, encoder, decoder, classifier, frame_models = _frame_models(s, rng, x_train, train.labels)
 
         # Latents of every frame, standardised with the training statistics.
-        z_train = _batched(encoder, _frames(x_train.reshape(-1, SIZE, SIZE))).reshape(len(x_train), FRAMES, LATENT)
-        z_test = _batched(encoder, _frames(x_test.reshape(-1, SIZE, SIZE))).reshape(len(x_test), FRAMES, LATENT)
+        z_train, z_test = _encode(encoder, x_train), _encode(encoder, x_test)
+        z_standard = _encode(encoder, standard.frames)
         mu, sigma = z_train.mean(axis=(0, 1)), z_train.std(axis=(0, 1)) + 1e-6
-        zn_train, zn_test = (z_train - mu) / sigma, (z_test - mu) / sigma
+        zn_train, zn_test, zn_standard = ((z - mu) / sigma for z in (z_train, z_test, z_standard))
 
         true_future = _frames(x_test[:, GIVEN:])
-        recon = _batched(decoder, z_test[:, GIVEN:].reshape(-1, LATENT)).reshape(true_future.shape)
+        recon = _decode(decoder, z_test[:, GIVEN:])
         recon_curve = frame_mse(recon, true_future)
-        last_true = _frames(x_test[:, -1])
-        clf_true = mdata.consistency(_batched(classifier, last_true), test.labels)
-        clf_recon = mdata.consistency(_batched(classifier, recon[:, -1]), test.labels)
-        frame_models = {
-            "autoencoder_parameters": int(autoencoder.count_params()),
-            "autoencoder_train_seconds": ae_seconds,
-            "autoencoder_train_frames": int(len(ae_x) * 0.9),
+        standard_future = _frames(standard.frames[:, sg:])
+        standard_floor = protocol.standard_metrics(_decode(decoder, z_standard[:, sg:]), standard_future)
+        frame_models.update({
             "reconstruction_mse": float(recon_curve.mean()),
             "reconstruction_mse_last20": float(recon_curve[-LAST:].mean()),
-            "classifier_parameters": int(classifier.count_params()),
-            "classifier_train_seconds": clf_seconds,
-            "classifier_train_frames": int(len(clf_x) * 0.9),
-            "classifier_accuracy_true_last": clf_true,
-            "classifier_accuracy_reconstructed_last": clf_recon,
-        }
-        tracking.log_metrics({k: v for k, v in frame_models.items()})
+            "classifier_accuracy_true_last": mdata.consistency(_batched(classifier, _frames(x_test[:, -1])),
+                                                               test.labels),
+            "classifier_accuracy_reconstructed_last": mdata.consistency(_batched(classifier, recon[:, -1]),
+                                                                        test.labels),
+        })
+        tracking.log_metrics({**frame_models, **{f"standard_{k}": v for k, v in standard_floor.items()}})
         tracking.log_keras_model(autoencoder, "autoencoder")
         tracking.log_keras_model(classifier, "classifier")
 
-    # --- copy-last-frame floor ----------------------------------------------------------------
+    # --- copy-last-frame baseline -------------------------------------------------------------
     copy = np.repeat(_frames(x_test[:, GIVEN - 1:GIVEN]), PREDICTED, axis=1)
     copy_curve = frame_mse(copy, true_future)
     copy_last = {"mse_per_frame": copy_curve.tolist(), "mse_last20": float(copy_curve[-LAST:].mean()),
                  "mse_all": float(copy_curve.mean()),
                  "consistency": mdata.consistency(_batched(classifier, copy[:, -1]), test.labels)}
+    standard_copy = protocol.standard_metrics(np.repeat(_frames(standard.frames[:, sg - 1:sg]), sp, axis=1),
+                                              standard_future)
     with tracking.run(EXPERIMENT, dltp_id="tp5.research", run_name="copy-last-frame", parent_run_id=parent_id,
                       params={"variant": "copy-last"}, tags={"dltp.variant": "copy-last"}) as child:
-        tracking.log_metrics({k: v for k, v in copy_last.items() if k != "mse_per_frame"})
+        tracking.log_metrics({**{k: v for k, v in copy_last.items() if k != "mse_per_frame"},
+                              **{f"standard_{k}": v for k, v in standard_copy.items()}})
         _log_curve(child.info.run_id, copy_curve)
 
-    # --- predictors: every variant, every seed ------------------------------------------------
+    # --- predictors: every regime, every variant, every seed ----------------------------------
     n_val = max(1, len(zn_train) // 10)
     x_in, y_out = zn_train[:, :-1], zn_train[:, 1:]
-    val = (x_in[-n_val:], y_out[-n_val:])
     seeds = [s["base_seed"] + k for k in range(s["seeds"])]
-    out_models: dict[str, dict] = {}
+    regimes: dict[str, dict] = {}
     examples = {"true": x_test[:2], "copy-last": _to_uint8(copy[:2])}
-    total, done = len(VARIANTS) * len(seeds), 0
-    for variant, spec in VARIANTS.items():
-        runs = []
-        for seed in seeds:
-            done += 1
-            print(f"== [{done}/{total}] {variant} seed {seed} ==", flush=True)
-            keras.utils.set_random_seed(seed)
-            predictor = models.build_predictor(spec["kind"], LATENT, FRAMES - 1, **spec["kwargs"])
-            predictor.compile(optimizer=keras.optimizers.Adam(s["learning_rate"], clipnorm=1.0), loss="mse")
-            knobs = {k: spec[k] for k in ("layers", "window", "memory") if k in spec}
-            with tracking.run(EXPERIMENT, dltp_id="tp5.research", run_name=f"{variant}-seed{seed}",
-                              parent_run_id=parent_id, seed=seed,
-                              params={"variant": variant, "kind": spec["kind"], **knobs,
-                                      "epochs": s["predictor_epochs"], "batch_size": s["batch_size"]},
-                              tags={"dltp.variant": variant}) as child:
-                start = time.perf_counter()
-                log = training.fit(predictor, x_in[:-n_val], y_out[:-n_val], validation_data=val,
-                                   epochs=s["predictor_epochs"], batch_size=s["batch_size"], checkpoint=False)
-                train_seconds = time.perf_counter() - start
-                start = time.perf_counter()
-                pred_z = rollout(predictor, zn_test[:, :GIVEN], PREDICTED) * sigma + mu
-                pred = _batched(decoder, pred_z.reshape(-1, LATENT)).reshape(true_future.shape)
-                rollout_seconds = time.perf_counter() - start
-                curve = frame_mse(pred, true_future)
-                metrics = {
-                    "mse_last20": float(curve[-LAST:].mean()),
-                    "mse_all": float(curve.mean()),
-                    "consistency": mdata.consistency(_batched(classifier, pred[:, -1]), test.labels),
-                    "parameters": int(predictor.count_params()),
-                    "train_seconds": train_seconds,
-                    "rollout_seconds": rollout_seconds,
-                    "rollout_ms_per_sequence": 1000.0 * rollout_seconds / len(x_test),
-                    "final_train_loss": log.history["loss"][-1],
-                    "final_val_loss": log.history["val_loss"][-1],
-                }
-                tracking.log_metrics(metrics)
-                _log_curve(child.info.run_id, curve)
-                runs.append({"seed": seed, "run_id": child.info.run_id, **metrics, "mse_per_frame": curve.tolist()})
-            if seed == seeds[0]:
-                examples[variant] = _to_uint8(pred[:2])
-            print(f"   {variant} seed {seed}: MSE last {LAST} {metrics['mse_last20']:.5f}, "
-                  f"consistency {metrics['consistency']:.3f}, {train_seconds:.1f} s", flush=True)
-        keys = ("mse_last20", "mse_all", "consistency", "train_seconds", "rollout_seconds",
-                "rollout_ms_per_sequence")
-        stats = {k: _summary([r[k] for r in runs]) for k in keys}
-        curves = np.array([r["mse_per_frame"] for r in runs])
-        out_models[variant] = {
-            **{k: spec[k] for k in ("label", "kind", "layers", "window", "memory") if k in spec},
-            "main": bool(spec.get("main")),
-            "parameters": runs[0]["parameters"],
-            "mean": {k: v[0] for k, v in stats.items()},
-            "std": {k: v[1] for k, v in stats.items()},
-            "mse_per_frame_mean": curves.mean(axis=0).tolist(),
-            "mse_per_frame_std": (curves.std(axis=0, ddof=1) if len(runs) > 1 else curves.std(axis=0)).tolist(),
-            "runs": runs,
-        }
+    plan = {regime: [v for v in s["variants"] if regime == "teacher_forcing" or v in MAIN] for regime in REGIMES}
+    total, done = sum(len(v) for v in plan.values()) * len(seeds), 0
+    for regime in REGIMES:
+        regimes[regime] = {}
+        for variant in plan[regime]:
+            spec = VARIANTS[variant]
+            runs = []
+            for seed in seeds:
+                done += 1
+                print(f"== [{done}/{total}] {variant} {regime} seed {seed} ==", flush=True)
+                knobs = {k: spec[k] for k in ("layers", "window", "memory") if k in spec}
+                with tracking.run(EXPERIMENT, dltp_id="tp5.research", run_name=f"{variant}-{regime}-seed{seed}",
+                                  parent_run_id=parent_id, seed=seed,
+                                  params={"variant": variant, "kind": spec["kind"], "regime": regime, **knobs,
+                                          "rollout_steps": s["rollout_steps"] if regime == "rollout" else 1,
+                                          "epochs": s["predictor_epochs"], "batch_size": s["batch_size"]},
+                                  tags={"dltp.variant": variant, "dltp.regime": regime}) as child:
+                    predictor, log, train_seconds = _train_predictor(variant, spec, seed, regime, s, x_in, y_out,
+                                                                     n_val)
+                    start = time.perf_counter()
+                    pred = _decode(decoder, rollout(predictor, zn_test[:, :GIVEN], PREDICTED) * sigma + mu)
+                    rollout_seconds = time.perf_counter() - start
+                    curve = frame_mse(pred, true_future)
+                    std_pred = _decode(decoder, rollout(predictor, zn_standard[:, :sg], sp) * sigma + mu)
+                    std_metrics = protocol.standard_metrics(std_pred, standard_future)
+                    metrics = {
+                        "mse_last20": float(curve[-LAST:].mean()),
+                        "mse_all": float(curve.mean()),
+                        "consistency": mdata.consistency(_batched(classifier, pred[:, -1]), test.labels),
+                        **{f"standard_{k}": v for k, v in std_metrics.items()},
+                        "parameters": int(predictor.count_params()),
+                        "train_seconds": train_seconds,
+                        "rollout_seconds": rollout_seconds,
+                        "rollout_ms_per_sequence": 1000.0 * rollout_seconds / len(x_test),
+                        "final_train_loss": log.history["loss"][-1],
+                        "final_val_loss": log.history["val_loss"][-1],
+                    }
+                    tracking.log_metrics(metrics)
+                    _log_curve(child.info.run_id, curve)
+                    runs.append({"seed": seed, "run_id": child.info.run_id, **metrics,
+                                 "mse_per_frame": curve.tolist()})
+                if seed == seeds[0]:
+                    examples[variant if regime == "teacher_forcing" else f"{variant}+{regime}"] = _to_uint8(pred[:2])
+                print(f"   {variant} {regime} seed {seed}: MSE last {LAST} {metrics['mse_last20']:.5f}, "
+                      f"consistency {metrics['consistency']:.3f}, standard MSE {metrics['standard_mse']:.1f}, "
+                      f"{train_seconds:.1f} s", flush=True)
+            regimes[regime][variant] = _aggregate(spec, runs)
 
     out = {
         "experiment": "tp5.research",
         "dataset": data.name,
         "dataset_fallback": data.fallback,
         "backend": tracking.backend(),
+        "device": _device(),
         "settings": s,
         "seeds": seeds,
         "data": {"train_sequences": len(train), "test_sequences": len(test),
+                 "standard_test_sequences": len(standard),
                  "train_digit_images": int(len(data.x_train)), "test_digit_images": int(len(data.x_test)),
                  "two_digit_fraction_test": float((test.n_digits == 2).mean())},
         "frame_models": frame_models,
         "copy_last": copy_last,
         "reconstruction_mse_per_frame": recon_curve.tolist(),
-        "models": out_models,
+        "standard": {"copy_last": standard_copy, "autoencoder": standard_floor,
+                     "published": protocol.PUBLISHED,
+                     "published_test_sequences": protocol.PUBLISHED_TEST_SEQUENCES},
+        "regimes": regimes,
         "main": MAIN,
     }
     return out, examples
+
+
+def _aggregate(spec: dict, runs: list[dict]) -> dict:
+    """Mean and sample standard deviation over seeds (std 0 with one seed, which the paper says)."""
+    keys = ("mse_last20", "mse_all", "consistency", "standard_mse", "standard_mae", "standard_ssim",
+            "train_seconds", "rollout_seconds", "rollout_ms_per_sequence")
+    stats = {k: _summary([r[k] for r in runs]) for k in keys}
+    curves = np.array([r["mse_per_frame"] for r in runs])
+    return {
+        **{k: spec[k] for k in ("label", "kind", "layers", "window", "memory") if k in spec},
+        "main": bool(spec.get("main")),
+        "parameters": runs[0]["parameters"],
+        "mean": {k: v[0] for k, v in stats.items()},
+        "std": {k: v[1] for k, v in stats.items()},
+        "mse_per_frame_mean": curves.mean(axis=0).tolist(),
+        "mse_per_frame_std": (curves.std(axis=0, ddof=1) if len(runs) > 1 else curves.std(axis=0)).tolist(),
+        "runs": runs,
+    }
+
+
+def _device() -> dict:
+    """Where the run ran: the backend's device kind and the CPU count, for the paper's wording."""
+    import os
+
+    kind = "cpu"
+    backend = keras.backend.backend()
+    try:
+        if backend == "jax":
+            import jax
+
+            kind = jax.devices()[0].platform
+        elif backend == "torch":
+            import torch
+
+            kind = "gpu" if torch.cuda.is_available() else "cpu"
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            kind = "gpu" if tf.config.list_physical_devices("GPU") else "cpu"
+    except Exception:  # noqa: BLE001 - the device is informative only
+        kind = "cpu"
+    return {"kind": "gpu" if kind in ("gpu", "cuda") else kind, "cpu_count": os.cpu_count()}

@@ -9,26 +9,26 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def variant_name(results: dict, variant: str) -> str:
-    m = results["models"][variant]
-    if m["kind"] == "tap_t":
-        return f"TAP-T ({m['layers']} layer{'s' if m['layers'] != 1 else ''})"
-    if m["kind"] == "tap_m":
-        return f"TAP-M (memory {m['memory']})"
-    return m["label"]
+REGIME_STYLE = {"teacher_forcing": "-", "rollout": "--"}
+
+
+from dltp.research.facts import variant_name  # noqa: E402  (one naming for the figures and the text)
 
 
 def mse_curves(results: dict):
-    """MSE per predicted frame (mean over seeds, band = ± std) for the main models and the floors."""
+    """MSE per predicted frame (mean over seeds, band = ± std) for the main models in both training
+    regimes (solid: teacher forcing, dashed: rollout training) and the two reference lines."""
     s = results["settings"]
     frames = np.arange(s["given"] + 1, s["frames"] + 1)
-    fig, ax = plt.subplots(figsize=(3.4, 2.5))
-    for variant in results["main"]:
-        m = results["models"][variant]
-        mean, std = np.array(m["mse_per_frame_mean"]), np.array(m["mse_per_frame_std"])
-        ax.plot(frames, mean, label=variant_name(results, variant))
-        ax.fill_between(frames, mean - std, mean + std, alpha=0.25)
-    ax.plot(frames, results["copy_last"]["mse_per_frame"], "k--", label="copy last frame")
+    fig, ax = plt.subplots(figsize=(3.4, 2.6))
+    for n, variant in enumerate(results["main"]):
+        for regime, style in REGIME_STYLE.items():
+            m = results["regimes"][regime][variant]
+            mean, std = np.array(m["mse_per_frame_mean"]), np.array(m["mse_per_frame_std"])
+            suffix = "" if regime == "teacher_forcing" else " + rollout"
+            ax.plot(frames, mean, style, color=f"C{n}", label=variant_name(results, variant) + suffix)
+            ax.fill_between(frames, mean - std, mean + std, color=f"C{n}", alpha=0.2)
+    ax.plot(frames, results["copy_last"]["mse_per_frame"], "k-.", label="copy last frame")
     ax.plot(frames, results["reconstruction_mse_per_frame"], "k:", label="autoencoder (true latents)")
     ax.set_xlabel("frame")
     ax.set_ylabel("MSE")
@@ -44,10 +44,12 @@ def rollout_strips(results: dict, rollouts, sequence: int = 0, every: int = 5):
     true = rollouts["true"][sequence]
     steps = list(range(s["given"] - 1 + every, s["frames"], every))  # 0-based frame indices shown
     rows = [("true", [true[t] for t in steps])]
-    for variant in ["copy-last", *results["main"]]:
+    keys = ["copy-last", *[v + suffix for v in results["main"] for suffix in ("", "+rollout")]]
+    for variant in keys:
         if variant in rollouts:
             pred = rollouts[variant][sequence]
-            name = "copy last" if variant == "copy-last" else variant_name(results, variant)
+            base, _, regime = variant.partition("+")
+            name = "copy last" if variant == "copy-last" else variant_name(results, base) + (" +R" if regime else "")
             rows.append((name, [pred[t - s["given"]] for t in steps]))
     fig, axes = plt.subplots(len(rows), len(steps), figsize=(0.45 * len(steps) + 0.9, 0.5 * len(rows) + 0.3),
                              squeeze=False)

@@ -194,4 +194,32 @@ def build_classifier(size: int = 64, num_classes: int = 10) -> keras.Model:
             x = layers.MaxPooling2D(name="pool0")(x)
     x = layers.GlobalMaxPooling2D(name="global_max")(x)
     x = layers.Dense(64, activation="relu", name="hidden")(x)
-    return keras.Model(frame, layers.Dense(num_classes, activation="sigmoid", name="digits")(x), name="digit_classifier")
+    digits = layers.Dense(num_classes, activation="sigmoid", name="digits")(x)
+    return keras.Model(frame, digits, name="digit_classifier")
+
+
+def build_rollout_trainer(predictor: keras.Model, passes: int, given: int) -> keras.Model:
+    """The rollout objective (parallel scheduled sampling, Duckworth et al. 2019, with every input
+    sampled): ``passes`` forward passes of ``predictor`` over the whole sequence; after each pass,
+    the latents after the first ``given`` are replaced by the predictions of that pass (shifted by
+    one), so the next pass reads the model's own outputs. Gradients flow through every pass.
+
+    The output concatenates the passes along time (B, passes·T, D): an MSE against the targets
+    tiled ``passes`` times is the mean of the per-pass losses; pass 1 is plain teacher forcing.
+    After k passes, positions given-1 .. given+k-2 hold exactly the k-step autoregressive rollout
+    from the ``given`` true latents (the test's own setting); later positions read histories of
+    predictions started at different points. ``passes`` = 1 is teacher forcing."""
+    if passes < 1:
+        raise ValueError(f"passes must be at least 1, got {passes}")
+    length, dim = predictor.input_shape[1], predictor.input_shape[2]
+    if not 1 <= given < length:
+        raise ValueError(f"given must be in 1..{length - 1}, got {given}")
+    z = keras.Input((length, dim), name="true_latents")
+    x, outputs = z, []
+    for n in range(passes):
+        pred = predictor(x)
+        outputs.append(pred)
+        if n + 1 < passes:
+            x = layers.Concatenate(axis=1, name=f"feed_back{n}")([z[:, :given], pred[:, given - 1:length - 1]])
+    out = outputs[0] if passes == 1 else layers.Concatenate(axis=1, name="passes")(outputs)
+    return keras.Model(z, out, name=f"{predictor.name}_rollout{passes}")
