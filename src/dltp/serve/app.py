@@ -17,6 +17,7 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dltp.serve import validation
+from dltp.serve.fastpath import FastPredict
 from dltp.serve.model import ServedModel
 from dltp.serve.monitoring import Monitor
 from dltp.serve.openapi import openapi_document
@@ -126,6 +127,7 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         return jsonify(body)
 
     known_paths = {rule.rule for rule in app.url_map.iter_rules()}
+    app.wsgi_app = FastPredict(app.wsgi_app, model, monitor)  # the common request, without Flask's overhead
     return app
 
 
