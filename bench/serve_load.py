@@ -37,9 +37,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
+DEFAULT_CLASS = "dltp.serve.worker.ThreadWorker"  # dltp.serve.gunicorn_conf's worker class
 
 NAIVE_SERVER = textwrap.dedent("""
     # The original design: Flask development server, model.predict per request.
@@ -170,11 +173,15 @@ def gunicorn_env(keras_file: Path, metrics_dir: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=8, help="seconds of load per measurement")
+    parser.add_argument("--duration", type=float, default=4, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=None, help="server workers (default: CPU cores)")
     parser.add_argument("--only", nargs="+", choices=["original", "mlflow", "dltp", "bare"],
                         help="measure only these servers")
+    parser.add_argument("--rounds", type=int, default=3, help="measurements per server and connection count")
+    parser.add_argument("--worker-classes", nargs="+", default=[DEFAULT_CLASS],
+                        help=f"gunicorn worker classes to compare for dltp serve and the bare app "
+                             f"(default {DEFAULT_CLASS}, the service's; e.g. sync)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
@@ -190,8 +197,6 @@ def main() -> int:
            "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
     contract = json.dumps({"image": image})
     mlflow_body = json.dumps({"inputs": [[round(v / 255.0, 6) for v in image]]})
-    gunicorn = [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
-                "--workers", str(workers)]
     servers = {  # key: (row label, argv without the port, extra env, ready path, body)
         "original": ("original design: Flask dev server + model.predict, tensorflow",
                      [sys.executable, "-c", NAIVE_SERVER, str(keras_file)], {"KERAS_BACKEND": "tensorflow"},
@@ -199,33 +204,52 @@ def main() -> int:
         "mlflow": (f"mlflow models serve --env-manager local, {workers} workers",
                    [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL_URI, "--env-manager", "local",
                     "-h", "127.0.0.1", "-w", str(workers), "-p"], {}, "/ping", mlflow_body),
-        "dltp": (f"dltp serve, {workers} workers (validation, metrics, drift)",
-                 [sys.executable, "-m", "dltp", "serve", "--model", MODEL_URI, "--workers", str(workers), "--port"],
-                 {"PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics-dltp")}, "/ready", contract),
-        "bare": (f"bare WSGI app, same gunicorn settings, {workers} workers",
-                 [*gunicorn, "_bare_wsgi:app", "--bind"], gunicorn_env(keras_file, tmp / "metrics-bare"),
-                 "/ready", contract),
     }
-    rows = []
-    for key, (label, argv, extra_env, ready_path, body) in servers.items():
-        if args.only and key not in args.only:
-            continue
-        lua = tmp / f"{key}.lua"
-        lua.write_text(LUA.format(body=body))
-        port = free_port()
-        argv = argv + ([f"127.0.0.1:{port}"] if argv[-1] == "--bind" else [str(port)])
-        proc = start(argv, {**env, **extra_env})
-        try:
-            wait_ready(port, ready_path, proc)
-            wrk(port, lua, max(args.connections), 2)  # warm-up: every worker loaded and answering
-            for conns in args.connections:
-                load = os.getloadavg()[0]
-                r = {"server": key, "label": label, "connections": conns, "load_average": round(load, 2),
-                     **wrk(port, lua, conns, args.duration)}
+    for worker_class in args.worker_classes:  # the candidates, each for dltp serve and the bare app
+        suffix = "" if worker_class == DEFAULT_CLASS else f"-{worker_class}"
+        class_env = {} if worker_class == DEFAULT_CLASS else {"DLTP_WORKER_CLASS": worker_class}
+        servers["dltp" + suffix] = (
+            f"dltp serve, {workers} workers, {worker_class} (validation, metrics, drift)",
+            [sys.executable, "-m", "dltp", "serve", "--model", MODEL_URI, "--workers", str(workers), "--port"],
+            {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **class_env}, "/ready", contract)
+        servers["bare" + suffix] = (
+            f"bare WSGI app, same gunicorn settings ({workers} workers, {worker_class})",
+            [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
+             "--workers", str(workers), "_bare_wsgi:app", "--bind"],
+            {**gunicorn_env(keras_file, tmp / f"metrics-bare{suffix}"), **class_env}, "/ready", contract)
+    chosen = {k: v for k, v in servers.items() if not args.only or k.split("-")[0] in args.only}
+
+    # All servers up at once (idle ones cost nothing), then measured in turns, round after round:
+    # other work on the machine weighs on every server alike. Each figure is the median of the rounds.
+    procs, ports = {}, {}
+    try:
+        for key, (label, argv, extra_env, ready_path, body) in chosen.items():
+            (tmp / f"{key}.lua").write_text(LUA.format(body=body))
+            ports[key] = free_port()
+            argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
+            procs[key] = start(argv, {**env, **extra_env})
+        for key, (_, _, _, ready_path, _) in chosen.items():
+            wait_ready(ports[key], ready_path, procs[key])
+            wrk(ports[key], tmp / f"{key}.lua", max(args.connections), 2)  # warm-up: every worker answering
+        rows = []
+        for conns in args.connections:
+            runs: dict[str, list[dict]] = {key: [] for key in chosen}
+            for _ in range(args.rounds):
+                for key in chosen:
+                    load = os.getloadavg()[0]
+                    runs[key].append({"load_average": load, **wrk(ports[key], tmp / f"{key}.lua", conns,
+                                                                   args.duration)})
+            for key, measured in runs.items():
+                r = {"server": key, "label": chosen[key][0], "connections": conns, "rounds": measured,
+                     **{m: float(np.median([x[m] for x in measured]))
+                        for m in ("rps", "p50_ms", "p99_ms", "load_average")},
+                     "errors": sum(x["errors"] for x in measured), "requests": sum(x["requests"] for x in measured)}
                 rows.append(r)
-                print(f"  {label}, {conns} connection(s): {r['rps']:.1f} req/s, p50 {r['p50_ms']:.2f} ms, "
-                      f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors, load {load:.2f}", file=sys.stderr, flush=True)
-        finally:
+                print(f"  {r['label']}, {conns} connection(s): {r['rps']:.1f} req/s, p50 {r['p50_ms']:.2f} ms, "
+                      f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors, load {r['load_average']:.2f}",
+                      file=sys.stderr, flush=True)
+    finally:
+        for proc in procs.values():
             stop(proc)
     shutil.rmtree(tmp, ignore_errors=True)
     report(rows, args, workers)
@@ -233,8 +257,8 @@ def main() -> int:
 
 
 def report(rows: list[dict], args, workers: int) -> None:
-    print(f"\nwrk {args.duration:g} s per row, one Fashion-MNIST image per request, TP1 architecture "
-          f"(784-512-10); {os.cpu_count()} CPU cores shared by server and wrk; "
+    print(f"\nwrk, median of {args.rounds} rounds of {args.duration:g} s taken in turns, one Fashion-MNIST image "
+          f"per request, TP1 architecture (784-512-10); {os.cpu_count()} CPU cores shared by server and wrk; "
           f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} except the original design\n")
     print("| server | connections | requests/s | p50 ms | p99 ms | errors | load avg |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -243,16 +267,17 @@ def report(rows: list[dict], args, workers: int) -> None:
               f"{r['errors']} | {r['load_average']:.2f} |")
     by = {(r["server"], r["connections"]): r for r in rows}
     ratios = {}
-    for c in args.connections:
-        dltp = by.get(("dltp", c))
-        for other in ("bare", "original", "mlflow"):
-            if dltp and (other, c) in by:
-                ratios[f"dltp/{other}@{c}"] = round(dltp["rps"] / by[(other, c)]["rps"], 3)
+    for (key, c), r in by.items():
+        if key.startswith("dltp"):
+            for other in ("bare" + key[len("dltp"):], "original", "mlflow"):
+                if (other, c) in by:
+                    ratios[f"{key}/{other}@{c}"] = round(r["rps"] / by[(other, c)]["rps"], 3)
     if ratios:
         print("\nrequests/s ratios: " + ", ".join(f"{k} {v:g}" for k, v in ratios.items()))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve_load.json").write_text(json.dumps(
-        {"duration_s": args.duration, "workers": workers, "cpu_count": os.cpu_count(), "rows": rows,
+        {"duration_s": args.duration, "rounds": args.rounds, "workers": workers, "cpu_count": os.cpu_count(),
+         "rows": rows,
          "ratios": ratios}, indent=2))
 
 

@@ -136,7 +136,13 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 def _read_pixels() -> tuple[np.ndarray, bool, bool]:
     """(N, 784) pixels of the request, whether it is a batch, whether it came as a picture."""
-    mimetype = request.mimetype
+    try:
+        return _pixels_of(request.mimetype)
+    except TimeoutError:  # dltp.serve.worker: the client stopped sending mid-body
+        raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+
+
+def _pixels_of(mimetype: str) -> tuple[np.ndarray, bool, bool]:
     if mimetype == "application/json" or mimetype.endswith("+json"):
         payload = validation.parse_json(request.get_data(cache=False))
         pixels, batch = validation.json_pixels(payload)

@@ -41,7 +41,11 @@ class FastPredict:
         if not 0 < length <= validation.MAX_BODY_BYTES or environ.get("HTTP_TRANSFER_ENCODING"):
             return self.next(environ, start_response)
         start = time.perf_counter()
-        body = environ["wsgi.input"].read(length)
+        try:
+            body = environ["wsgi.input"].read(length)
+        except TimeoutError:  # the client went silent mid-body (dltp.serve.worker's time limit)
+            environ["wsgi.input"] = _Silent()
+            return self.next(environ, start_response)
         pixels = _one_image(body)
         probabilities = self.model.predict_pixels(pixels) if pixels is not None else None
         if probabilities is None or not np.isfinite(probabilities).all():
@@ -71,3 +75,13 @@ def _one_image(body: bytes) -> np.ndarray | None:
     except validation.InputError:
         return None
     return values.reshape(1, validation.PIXELS) if isinstance(values, np.ndarray) else None
+
+
+class _Silent(io.RawIOBase):
+    """A body that times out again, so that the Flask app answers the timeout itself."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise TimeoutError("the client sent nothing for too long")
