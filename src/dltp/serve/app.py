@@ -14,7 +14,7 @@ from importlib import resources
 
 import numpy as np
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from dltp.serve import validation
 from dltp.serve.fastpath import FastPredict
@@ -138,8 +138,10 @@ def _read_pixels() -> tuple[np.ndarray, bool, bool]:
     """(N, 784) pixels of the request, whether it is a batch, whether it came as a picture."""
     try:
         return _pixels_of(request.mimetype)
-    except TimeoutError:  # dltp.serve.worker: the client stopped sending mid-body
-        raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+    except ClientDisconnected as exc:  # the body ended early, or stopped coming (dltp.serve.worker's time limit)
+        if isinstance(exc.__context__, TimeoutError):
+            raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+        raise InputError("the request body ended before its Content-Length", 400, "incomplete_body") from None
 
 
 def _pixels_of(mimetype: str) -> tuple[np.ndarray, bool, bool]:
