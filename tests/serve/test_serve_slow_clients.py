@@ -2,8 +2,8 @@
 
 A client that sends its body one byte a second, and one that stops halfway, each hold a thread
 of a worker; every other request is still answered at once, and the silent client is cut off
-after DLTP_CLIENT_TIMEOUT seconds with a JSON 408. With gunicorn's sync workers (one client per
-worker) the normal requests would wait for the slow clients instead.
+after DLTP_CLIENT_TIMEOUT seconds with a JSON 408, so its thread comes back. (Under gunicorn's
+sync workers, DLTP_WORKER_CLASS=sync, this test fails: the silent client is never cut off.)
 """
 
 from __future__ import annotations
