@@ -42,7 +42,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
-DEFAULT_CLASS = "dltp.serve.worker.ThreadWorker"  # dltp.serve.gunicorn_conf's worker class
+# Settings compared side by side: name → (description, environment of dltp serve and the bare app).
+VARIANTS = {
+    "threads": ("threaded workers, 4 threads, keep-alive (the service's settings)", {}),
+    "sync": ("gunicorn sync workers", {"DLTP_WORKER_CLASS": "sync"}),
+    "flask": ("threaded workers, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
+}
 
 NAIVE_SERVER = textwrap.dedent("""
     # The original design: Flask development server, model.predict per request.
@@ -69,6 +74,7 @@ NAIVE_SERVER = textwrap.dedent("""
 """)
 
 LUA = """wrk.method = "POST"
+wrk.path = "{path}"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[{body}]==]
 """
@@ -86,7 +92,8 @@ def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 30
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}")
+            log = Path(proc.args_log).read_text()[-3000:] if getattr(proc, "args_log", None) else ""
+            raise SystemExit(f"{' '.join(map(str, proc.args))[:200]} exited with {proc.returncode}:\n{log}")
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             c.request("GET", path)
@@ -98,9 +105,22 @@ def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 30
     raise SystemExit(f"server on {port} not ready after {timeout} s")
 
 
-def start(argv: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(argv, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+def check_answer(key: str, port: int, body: str) -> None:
+    """One request before the load: a server that answers with an error is not measured."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c.request("POST", "/predict" if key != "mlflow" else "/invocations", body, {"Content-Type": "application/json"})
+    resp = c.getresponse()
+    answer = resp.read()
+    if resp.status != 200:
+        raise SystemExit(f"{key}: HTTP {resp.status} {answer[:300]!r}")
+
+
+def start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
+    with open(log, "w") as out:  # the server's output, shown if it fails to start
+        proc = subprocess.Popen(argv, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    proc.args_log = str(log)
+    return proc
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -117,13 +137,15 @@ _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 
 
 def _ms(text: str) -> float:
+    if text == "nan":
+        return float("nan")
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(value) * _UNITS[unit]
 
 
 def parse_wrk(out: str) -> dict:
     """Requests/s, p50/p99 (ms), requests and non-2xx/socket errors from wrk --latency output."""
-    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)) or {"50": "nan", "99": "nan"}  # no answer
     socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -132,11 +154,11 @@ def parse_wrk(out: str) -> dict:
             "errors": (int(non_2xx.group(1)) if non_2xx else 0) + socket_errors}
 
 
-def wrk(port: int, lua: Path, connections: int, seconds: float) -> dict:
+def wrk(port: int, lua: Path, connections: int, seconds: float, parse: bool = True) -> dict | None:
     argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            "-s", str(lua), f"http://127.0.0.1:{port}/predict"]
+            "-s", str(lua), f"http://127.0.0.1:{port}/"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out)
+    return parse_wrk(out) if parse else None
 
 
 def register_model(tmp: Path) -> tuple[Path, list[int]]:
@@ -179,9 +201,9 @@ def main() -> int:
     parser.add_argument("--only", nargs="+", choices=["original", "mlflow", "dltp", "bare"],
                         help="measure only these servers")
     parser.add_argument("--rounds", type=int, default=3, help="measurements per server and connection count")
-    parser.add_argument("--worker-classes", nargs="+", default=[DEFAULT_CLASS],
-                        help=f"gunicorn worker classes to compare for dltp serve and the bare app "
-                             f"(default {DEFAULT_CLASS}, the service's; e.g. sync)")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
+                        help="server settings to compare (default: all): " + "; ".join(
+                            f"{k}: {v[0]}" for k, v in VARIANTS.items()))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
@@ -194,7 +216,9 @@ def main() -> int:
     workers = args.workers or os.cpu_count() or 1
     python_path = os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
     env = {"PYTHONPATH": python_path, "KERAS_BACKEND": os.environ["KERAS_BACKEND"], "OMP_NUM_THREADS": "1",
-           "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"]}
+           "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
+           # mlflow models serve starts `uvicorn` from PATH: the environment's own, as when it is activated
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     contract = json.dumps({"image": image})
     mlflow_body = json.dumps({"inputs": [[round(v / 255.0, 6) for v in image]]})
     servers = {  # key: (row label, argv without the port, extra env, ready path, body)
@@ -205,18 +229,19 @@ def main() -> int:
                    [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL_URI, "--env-manager", "local",
                     "-h", "127.0.0.1", "-w", str(workers), "-p"], {}, "/ping", mlflow_body),
     }
-    for worker_class in args.worker_classes:  # the candidates, each for dltp serve and the bare app
-        suffix = "" if worker_class == DEFAULT_CLASS else f"-{worker_class}"
-        class_env = {} if worker_class == DEFAULT_CLASS else {"DLTP_WORKER_CLASS": worker_class}
+    for variant in args.variants:  # the candidates, side by side
+        suffix = "" if variant == "threads" else f"-{variant}"
+        variant_env = VARIANTS[variant][1]
         servers["dltp" + suffix] = (
-            f"dltp serve, {workers} workers, {worker_class} (validation, metrics, drift)",
+            f"dltp serve, {workers} workers, {VARIANTS[variant][0]} (validation, metrics, drift)",
             [sys.executable, "-m", "dltp", "serve", "--model", MODEL_URI, "--workers", str(workers), "--port"],
-            {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **class_env}, "/ready", contract)
-        servers["bare" + suffix] = (
-            f"bare WSGI app, same gunicorn settings ({workers} workers, {worker_class})",
-            [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
-             "--workers", str(workers), "_bare_wsgi:app", "--bind"],
-            {**gunicorn_env(keras_file, tmp / f"metrics-bare{suffix}"), **class_env}, "/ready", contract)
+            {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **variant_env}, "/ready", contract)
+        if "DLTP_FAST_PATH" not in variant_env:  # the bare app has no fast path to turn off
+            servers["bare" + suffix] = (
+                f"bare WSGI app, same gunicorn settings ({workers} workers, {VARIANTS[variant][0]})",
+                [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
+                 "--workers", str(workers), "_bare_wsgi:app", "--bind"],
+                {**gunicorn_env(keras_file, tmp / f"metrics-bare{suffix}"), **variant_env}, "/ready", contract)
     chosen = {k: v for k, v in servers.items() if not args.only or k.split("-")[0] in args.only}
 
     # All servers up at once (idle ones cost nothing), then measured in turns, round after round:
@@ -224,13 +249,15 @@ def main() -> int:
     procs, ports = {}, {}
     try:
         for key, (label, argv, extra_env, ready_path, body) in chosen.items():
-            (tmp / f"{key}.lua").write_text(LUA.format(body=body))
+            path = "/invocations" if key == "mlflow" else "/predict"  # mlflow's scoring path
+            (tmp / f"{key}.lua").write_text(LUA.format(body=body, path=path))
             ports[key] = free_port()
             argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
-            procs[key] = start(argv, {**env, **extra_env})
-        for key, (_, _, _, ready_path, _) in chosen.items():
+            procs[key] = start(argv, {**env, **extra_env}, tmp / f"{key}.log")
+        for key, (_, _, _, ready_path, body) in chosen.items():
             wait_ready(ports[key], ready_path, procs[key])
-            wrk(ports[key], tmp / f"{key}.lua", max(args.connections), 2)  # warm-up: every worker answering
+            check_answer(key, ports[key], body)
+            wrk(ports[key], tmp / f"{key}.lua", max(args.connections), 3, parse=False)  # warm-up: every worker
         rows = []
         for conns in args.connections:
             runs: dict[str, list[dict]] = {key: [] for key in chosen}

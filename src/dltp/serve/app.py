@@ -9,6 +9,7 @@ gets a 4xx saying what to fix, and even an unexpected failure answers a JSON 500
 from __future__ import annotations
 
 import logging
+import os
 import time
 from importlib import resources
 
@@ -127,7 +128,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         return jsonify(body)
 
     known_paths = {rule.rule for rule in app.url_map.iter_rules()}
-    app.wsgi_app = FastPredict(app.wsgi_app, model, monitor)  # the common request, without Flask's overhead
+    if os.environ.get("DLTP_FAST_PATH", "1") != "0":  # "0": every request through Flask (for comparison)
+        app.wsgi_app = FastPredict(app.wsgi_app, model, monitor)  # the common request, without Flask's overhead
     return app
 
 
