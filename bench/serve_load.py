@@ -44,9 +44,9 @@ RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
 # Settings compared side by side: name → (description, environment of dltp serve and the bare app).
 VARIANTS = {
-    "threads": ("threaded workers, 4 threads, keep-alive (the service's settings)", {}),
-    "sync": ("gunicorn sync workers", {"DLTP_WORKER_CLASS": "sync"}),
-    "flask": ("threaded workers, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
+    "threads": ("{w} workers × 4 threads, keep-alive: the service's settings", {}),
+    "sync": ("{w} sync workers", {"DLTP_WORKER_CLASS": "sync"}),
+    "flask": ("{w} workers × 4 threads, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
 }
 
 NAIVE_SERVER = textwrap.dedent("""
@@ -145,7 +145,7 @@ def _ms(text: str) -> float:
 
 def parse_wrk(out: str) -> dict:
     """Requests/s, p50/p99 (ms), requests and non-2xx/socket errors from wrk --latency output."""
-    pct = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M)) or {"50": "nan", "99": "nan"}  # no answer
+    pct = {"50": "nan", "99": "nan", **dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))}
     socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
@@ -155,7 +155,7 @@ def parse_wrk(out: str) -> dict:
 
 
 def wrk(port: int, lua: Path, connections: int, seconds: float, parse: bool = True) -> dict | None:
-    argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
+    argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
             "-s", str(lua), f"http://127.0.0.1:{port}/"]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out) if parse else None
@@ -203,7 +203,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per server and connection count")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="server settings to compare (default: all): " + "; ".join(
-                            f"{k}: {v[0]}" for k, v in VARIANTS.items()))
+                            f"{k}: {v[0].format(w='N')}" for k, v in VARIANTS.items()))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
@@ -233,12 +233,12 @@ def main() -> int:
         suffix = "" if variant == "threads" else f"-{variant}"
         variant_env = VARIANTS[variant][1]
         servers["dltp" + suffix] = (
-            f"dltp serve, {workers} workers, {VARIANTS[variant][0]} (validation, metrics, drift)",
+            f"dltp serve, {VARIANTS[variant][0].format(w=workers)}",
             [sys.executable, "-m", "dltp", "serve", "--model", MODEL_URI, "--workers", str(workers), "--port"],
             {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **variant_env}, "/ready", contract)
         if "DLTP_FAST_PATH" not in variant_env:  # the bare app has no fast path to turn off
             servers["bare" + suffix] = (
-                f"bare WSGI app, same gunicorn settings ({workers} workers, {VARIANTS[variant][0]})",
+                f"bare WSGI app, {VARIANTS[variant][0].format(w=workers).split(':')[0]}",
                 [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
                  "--workers", str(workers), "_bare_wsgi:app", "--bind"],
                 {**gunicorn_env(keras_file, tmp / f"metrics-bare{suffix}"), **variant_env}, "/ready", contract)
