@@ -14,6 +14,7 @@ set -euo pipefail
 REPO=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
 WORK=${WORK:-$(mktemp -d /tmp/dltp-image-XXXXXX)}
+mkdir -p "$WORK"
 IMAGE=localhost/dltp-mnist-api:test
 BASE=localhost/dltp-base:bookworm
 PORT=${PORT:-5077}
