@@ -54,8 +54,8 @@ fi
 cp "$TORCH_WHEEL" wheels/
 
 echo "== podman build"
-CA=/etc/ssl/certs/ca-certificates.crt
-podman build -q --network host --build-arg BASE="$BASE" -v "$CA:$CA:ro" -e PIP_CERT="$CA" \
+CA=/etc/ssl/certs/ca-certificates.crt  # the host's CA bundle, where Debian's pip looks
+podman build -q --format docker --network host --build-arg BASE="$BASE" -v "$CA:$CA:ro" \
   -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; exit 1; }
 
 echo "== podman run"
