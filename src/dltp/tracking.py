@@ -13,6 +13,7 @@ import os
 import subprocess
 import tempfile
 import time
+import types
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -137,6 +138,44 @@ def log_keras_model(model, artifact_dir: str = "model", extra_files: dict[str, A
     return f"{mlflow.get_artifact_uri()}/{artifact_dir}"
 
 
+def log_mlflow_keras_model(model, input_example, name: str = "model",
+                           extra_files: dict[str, Any] | None = None) -> tuple[str, str]:
+    """Log ``model`` in MLflow's model format; return (model URI, logged model id).
+
+    Keras flavor plus pyfunc, a signature inferred from ``input_example`` (which is stored too),
+    so that ``mlflow.pyfunc.load_model``, ``mlflow.keras.load_model`` and ``mlflow models serve``
+    all work. JSON side files (e.g. ``reference_stats.json``) go to the model's root, beside MLmodel.
+    """
+    import keras
+    import mlflow.keras
+    import mlflow.models
+    import numpy as np
+    from mlflow.models import infer_signature
+
+    example = np.asarray(input_example, dtype="float32")
+    signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
+    backend_package = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}.get(keras.backend.backend())
+    # Explicit requirements: inferring them loads the model again in a subprocess (seconds, every run).
+    requirements = [f"keras=={keras.__version__}", f"mlflow=={mlflow.__version__}"]
+    if backend_package:
+        from importlib.metadata import version
+
+        requirements.append(f"{backend_package}=={version(backend_package)}")
+
+    def save_model(path: str, **kwargs) -> None:
+        # mlflow.keras.save_model writes the input example before it creates the directory.
+        os.makedirs(path, exist_ok=True)
+        mlflow.keras.save_model(path=path, **kwargs)
+        for file_name, obj in (extra_files or {}).items():
+            with open(os.path.join(path, file_name), "w") as f:
+                json.dump(obj, f)
+
+    keras_flavor = types.SimpleNamespace(__name__="mlflow.keras", save_model=save_model)
+    info = mlflow.models.Model.log(artifact_path=None, name=name, flavor=keras_flavor, model=model, signature=signature,
+                                   input_example=example, pip_requirements=requirements)
+    return info.model_uri, info.model_id
+
+
 def metric_history(run_id: str, key: str) -> list[float]:
     """The per-epoch values of ``key`` in ``run_id``, ordered by step."""
     hist = client().get_metric_history(run_id, key)
@@ -154,7 +193,8 @@ class Timer:
 
 
 def register_model(name: str, source: str, run_id: str, *, score_key: str, score: float,
-                   dataset: str, fallback: bool, alias: str = "champion") -> tuple[str, bool]:
+                   dataset: str, fallback: bool, alias: str = "champion",
+                   model_id: str | None = None) -> tuple[str, bool]:
     """Register ``source`` as a new version of ``name``; move ``alias`` to it when it wins.
 
     It wins when there is no champion yet, when it beats the champion's ``score_key`` on the same
@@ -170,7 +210,7 @@ def register_model(name: str, source: str, run_id: str, *, score_key: str, score
         pass  # already registered
     tags = {"dataset": dataset, "dataset_fallback": str(fallback).lower(), score_key: repr(score),
             "backend": backend()}
-    version = c.create_model_version(name, source=source, run_id=run_id, tags=tags).version
+    version = c.create_model_version(name, source=source, run_id=run_id, tags=tags, model_id=model_id).version
     try:
         champion = c.get_model_version_by_alias(name, alias)
     except MlflowException:

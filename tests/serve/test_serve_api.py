@@ -147,6 +147,26 @@ def test_gif_upload_and_multipart_without_file(client):
     assert r.status_code == 400 and '"file"' in r.get_json()["error"]
 
 
+def test_fast_path_and_flask_path_answer_alike(client, app, served):
+    """The common request skips Flask (dltp.serve.fastpath); anything it does not take goes through Flask."""
+    from dltp.serve.fastpath import FastPredict
+
+    assert isinstance(app.wsgi_app, FastPredict)
+    x, _ = digit_images(3)
+    flat = x[0].reshape(-1).astype(int).tolist()
+    fast = client.post("/predict", json={"image": flat})
+    assert fast.status_code == 200 and fast.headers["Content-Type"] == "application/json"
+    slow = client.post("/predict", data=json.dumps({"image": flat}), content_type="application/vnd.digit+json")
+    assert slow.get_json() == fast.get_json()
+    # A body shorter than its Content-Length (the client went away): a JSON 400, never a 500.
+    short = client.post("/predict", data=b'{"image": [1, 2', content_type="application/json",
+                        environ_overrides={"CONTENT_LENGTH": "1000"})
+    assert short.status_code == 400 and "ended before" in short.get_json()["error"]
+    # Valid JSON that the fast path does not take (a value out of range) gets Flask's exact error.
+    bad = client.post("/predict", json={"image": [300] + flat[1:]})
+    assert bad.status_code == 400 and "image[0] = 300 is outside 0-255" in bad.get_json()["error"]
+
+
 def test_methods_paths_health_ready_openapi_page(client, app):
     r = client.get("/predict")
     assert r.status_code == 405 and "POST" in r.headers["Allow"] and r.get_json()["status"] == 405

@@ -13,7 +13,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import mlflow
 import numpy as np
 
 from conftest import ROOT, unused_port
@@ -21,14 +20,10 @@ from serve_fixtures import digit_images, http, metric_values, model_dir, start, 
 
 
 def register_champion(model_dir: Path) -> None:
-    """Log the model as TP1 does (model.keras + reference_stats.json) and make it the champion."""
-    from dltp import tracking
+    """Log the model as TP1 does (an MLflow model with reference_stats.json) and make it the champion."""
+    from test_mlflow_model import register_as_tp1
 
-    with tracking.run("tp1-mnist-dense", dltp_id="tp1", run_name="serve-test") as active:
-        mlflow.log_artifacts(str(model_dir), "model")
-        source = f"{mlflow.get_artifact_uri()}/model"
-        tracking.register_model("mnist-dense", source, active.info.run_id, score_key="test_accuracy",
-                                score=0.9, dataset="digits", fallback=False)
+    register_as_tp1(model_dir)
 
 
 def test_dltp_serve_two_workers_from_mlflow_champion(model_dir, mlflow_store, tmp_path):

@@ -131,11 +131,14 @@ def _train(run_id: str, data: ImageData, params: dict, *, model, epochs_done: in
     val_probabilities = model.predict(x_va, batch_size=1024, verbose=0)
     stats = reference_statistics(x_train, y_train, data.num_classes, val_probabilities)
     stats["dataset"] = data.name
-    source = tracking.log_keras_model(model, "model", {"reference_stats.json": stats})
+    # An MLflow model (Keras flavor + pyfunc, signature, input example: pixels / 255 as in training),
+    # with the drift reference beside MLmodel for `dltp serve`.
+    source, model_id = tracking.log_mlflow_keras_model(model, x_te[:1], "model",
+                                                       {"reference_stats.json": stats})
     tracking.log_json(stats, "reference_stats.json")
     version, champion = tracking.register_model(
         MODEL_NAME, source, run_id, score_key="test_accuracy", score=test["test_accuracy"],
-        dataset=data.name, fallback=data.fallback)
+        dataset=data.name, fallback=data.fallback, model_id=model_id)
     return result(
         "tp1", run_id, data,
         epochs=params["epochs"],

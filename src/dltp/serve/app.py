@@ -9,14 +9,16 @@ gets a 4xx saying what to fix, and even an unexpected failure answers a JSON 500
 from __future__ import annotations
 
 import logging
+import os
 import time
 from importlib import resources
 
 import numpy as np
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import ClientDisconnected, HTTPException
 
 from dltp.serve import validation
+from dltp.serve.fastpath import FastPredict
 from dltp.serve.model import ServedModel
 from dltp.serve.monitoring import Monitor
 from dltp.serve.openapi import openapi_document
@@ -126,6 +128,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         return jsonify(body)
 
     known_paths = {rule.rule for rule in app.url_map.iter_rules()}
+    if os.environ.get("DLTP_FAST_PATH", "1") != "0":  # "0": every request through Flask (for comparison)
+        app.wsgi_app = FastPredict(app.wsgi_app, model, monitor)  # the common request, without Flask's overhead
     return app
 
 
@@ -134,7 +138,15 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 def _read_pixels() -> tuple[np.ndarray, bool, bool]:
     """(N, 784) pixels of the request, whether it is a batch, whether it came as a picture."""
-    mimetype = request.mimetype
+    try:
+        return _pixels_of(request.mimetype)
+    except ClientDisconnected as exc:  # the body ended early, or stopped coming (dltp.serve.worker's time limit)
+        if isinstance(exc.__context__, TimeoutError):
+            raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+        raise InputError("the request body ended before its Content-Length", 400, "incomplete_body") from None
+
+
+def _pixels_of(mimetype: str) -> tuple[np.ndarray, bool, bool]:
     if mimetype == "application/json" or mimetype.endswith("+json"):
         payload = validation.parse_json(request.get_data(cache=False))
         pixels, batch = validation.json_pixels(payload)

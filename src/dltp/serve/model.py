@@ -1,9 +1,10 @@
 """Loading the served model and running it fast.
 
 ``--model`` is either an MLflow model URI (``models:/mnist-dense@champion``, ``runs:/ID/model``)
-or a local path (a ``.keras`` file, or a directory holding ``model.keras``). The training
-reference for drift monitoring, ``reference_stats.json``, is looked for beside the model file
-(TP1 logs both into the same artifact directory).
+or a local path (a ``.keras`` file, an MLflow model directory, or a directory holding
+``model.keras``). The file is loaded by Keras in safe mode, never through pickles. The training
+reference for drift monitoring, ``reference_stats.json``, is looked for beside the model file or
+at the MLflow model's root, beside ``MLmodel`` (where TP1 logs it).
 
 Speed: ``model.predict`` builds a dataset iterator and a step function on every call, which
 costs milliseconds per request. The server instead compiles a minimal forward pass once:
@@ -28,6 +29,7 @@ from dltp.errors import DltpError
 
 DEFAULT_MODEL = "models:/mnist-dense@champion"
 MODEL_FILE = "model.keras"
+MLMODEL_FILE = "MLmodel"
 REFERENCE_FILE = "reference_stats.json"
 
 
@@ -59,15 +61,50 @@ def resolve(source: str, cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def model_file(path: Path) -> Path:
+    """The ``.keras`` file of ``path``: an MLflow model directory (MLmodel with the Keras flavor),
+    a directory holding ``model.keras`` (registrations before the MLflow format), or the file."""
     if path.is_dir():
+        if (path / MLMODEL_FILE).is_file():
+            return _mlflow_keras_file(path)
         candidates = [path / MODEL_FILE] + sorted(path.glob("*.keras"))
         for candidate in candidates:
             if candidate.is_file():
                 return candidate
-        raise DltpError(f"no {MODEL_FILE} in {path}")
+        raise DltpError(f"no {MODEL_FILE} in {path}: re-register the model with `dltp run tp1`, which logs it "
+                        f"in MLflow's model format")
     if path.suffix != ".keras":
         raise DltpError(f"{path} is not a .keras model file")
     return path
+
+
+def _mlflow_keras_file(path: Path) -> Path:
+    """The Keras file of an MLflow model directory (``flavors.keras.data``/model.keras)."""
+    import yaml
+
+    try:
+        flavors = (yaml.safe_load((path / MLMODEL_FILE).read_text()) or {}).get("flavors") or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise DltpError(f"cannot read {path / MLMODEL_FILE}: {exc}") from exc
+    keras_flavor = flavors.get("keras")
+    if not isinstance(keras_flavor, dict):
+        raise DltpError(f"the MLflow model in {path} has no Keras flavor (flavors: {', '.join(flavors) or 'none'}); "
+                        f"dltp serve serves Keras models: re-register it with `dltp run tp1`")
+    if keras_flavor.get("save_exported_model"):
+        raise DltpError(f"the MLflow model in {path} is a TensorFlow export, not a .keras file")
+    data = path / str(keras_flavor.get("data", "data"))
+    keras_file = data / MODEL_FILE if data.is_dir() else data.with_suffix(".keras")
+    if not keras_file.is_file():
+        raise DltpError(f"the MLflow model in {path} has no {keras_file.relative_to(path)}")
+    return keras_file
+
+
+def reference_file(keras_file: Path) -> Path | None:
+    """The drift reference statistics beside the model: next to the file, or at the MLflow model's root."""
+    for directory in (keras_file.parent, keras_file.parent.parent):
+        if (directory / REFERENCE_FILE).is_file() and (directory == keras_file.parent
+                                                       or (directory / MLMODEL_FILE).is_file()):
+            return directory / REFERENCE_FILE
+    return None
 
 
 def export(source: str, directory: str | os.PathLike) -> Path:
@@ -77,8 +114,8 @@ def export(source: str, directory: str | os.PathLike) -> Path:
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(keras_file, out / MODEL_FILE)
-    reference = keras_file.parent / REFERENCE_FILE
-    if reference.is_file():
+    reference = reference_file(keras_file)
+    if reference is not None:
         shutil.copyfile(reference, out / REFERENCE_FILE)
     return out / MODEL_FILE
 
@@ -113,8 +150,8 @@ def load(source: str, cache_dir: str | os.PathLike | None = None, label: str | N
     except Exception as exc:  # a corrupt or foreign file: say which, without a stack trace
         raise DltpError(f"cannot load {keras_file}: {exc}") from exc
     reference = None
-    ref_file = keras_file.parent / REFERENCE_FILE
-    if ref_file.is_file():
+    ref_file = reference_file(keras_file)
+    if ref_file is not None:
         with open(ref_file) as f:
             reference = json.load(f)
     input_shape = tuple(model.input_shape[1:])

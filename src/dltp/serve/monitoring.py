@@ -15,6 +15,8 @@ training images each. PSI < 0.1: same population; 0.1-0.25: moderate shift; abov
 
 from __future__ import annotations
 
+import bisect
+import math
 import os
 import time
 from collections import deque
@@ -23,6 +25,7 @@ import numpy as np
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 CONFIDENCE_BUCKETS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+PSI_FLOOR = 1e-4  # empty bins: log(0) would make the score infinite
 MEAN_PIXEL_BUCKETS = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 80, 100, 128, 160, 200, 255)
 
 # Every metric the service exports: name → (type, description). docs/serving.md lists the same.
@@ -54,12 +57,17 @@ class Drift:
         self.window: deque[int] = deque()  # bin index of each recent image
         self.size = window
         self.min_images = min_images
+        self.score_every = max(1, window // 50)
+        self.added_since_score = 0
         self.threshold = threshold
         self.edges = self.expected = self.counts = None
         if reference and "mean_pixel" in reference:
             self.edges, self.expected = quantile_bins(reference["mean_pixel"]["edges"],
                                                       reference["mean_pixel"]["counts"], bins)
-            self.counts = np.zeros(len(self.expected), dtype=np.int64)
+            self.counts = [0] * len(self.expected)
+            self.inner_edges = [float(e) for e in self.edges[1:-1]]
+            self._log_expected = [math.log(e) for e in np.clip(self.expected, PSI_FLOOR, None)]
+            self._expected = [float(e) for e in np.clip(self.expected, PSI_FLOOR, None)]
 
     @property
     def available(self) -> bool:
@@ -69,18 +77,25 @@ class Drift:
         """Slide the window: bin counts are updated in place, so a score costs O(bins)."""
         if not self.available:
             return
-        inner = self.edges[1:-1]
-        for b in np.searchsorted(inner, np.asarray(mean_pixels, dtype=float), side="right"):
-            self.window.append(int(b))
-            self.counts[b] += 1
-            if len(self.window) > self.size:
-                self.counts[self.window.popleft()] -= 1
+        counts, window = self.counts, self.window
+        for m in mean_pixels:
+            b = bisect.bisect_right(self.inner_edges, m)
+            window.append(b)
+            counts[b] += 1
+            if len(window) > self.size:
+                counts[window.popleft()] -= 1
+            self.added_since_score += 1
 
     def score(self) -> float | None:
         """The current PSI, or None before ``min_images`` images (or without a reference)."""
         if not self.available or len(self.window) < self.min_images:
             return None
-        return psi(self.expected, self.counts)
+        total = float(len(self.window))  # = sum(counts); psi() below, in plain Python for ten bins
+        score = 0.0
+        for c, e, log_e in zip(self.counts, self._expected, self._log_expected):
+            o = max(c / total, PSI_FLOOR)
+            score += (o - e) * (math.log(o) - log_e)
+        return score
 
 
 def quantile_bins(edges, counts, bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +113,7 @@ def quantile_bins(edges, counts, bins: int = 10) -> tuple[np.ndarray, np.ndarray
     return merged_edges, expected / expected.sum()
 
 
-def psi(expected_fractions, observed_counts, floor: float = 1e-4) -> float:
+def psi(expected_fractions, observed_counts, floor: float = PSI_FLOOR) -> float:
     e = np.clip(np.asarray(expected_fractions, dtype=float), floor, None)
     o = np.asarray(observed_counts, dtype=float)
     o = np.clip(o / max(o.sum(), 1.0), floor, None)
@@ -138,31 +153,57 @@ class Monitor:
         self.cpu = Gauge("dltp_process_cpu_seconds", d["dltp_process_cpu_seconds"], registry=r,
                          multiprocess_mode="livesum")
         self.drift = Drift(reference, drift_window, drift_min_images, drift_threshold)
+        self._drift_unscored = True  # until the first score: score as soon as min_images are in
+        self._digit_counters: dict = {}  # class → its counter's inc, looked up once
+        self._recorders: dict = {}
         self._last_process_update = 0.0
         self.update_process()
 
+    def request_recorder(self, endpoint: str, method: str, status: int):
+        """A function of the seconds a request took that counts it: the label lookups done once."""
+        count = self.requests.labels(endpoint, method, str(status)).inc
+        observe = self.latency.labels(endpoint).observe
+
+        def record(seconds: float) -> None:
+            count()
+            observe(seconds)
+            if time.monotonic() - self._last_process_update > 1.0:
+                self.update_process()
+        return record
+
     def observe_request(self, endpoint: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(endpoint, method, str(status)).inc()
-        self.latency.labels(endpoint).observe(seconds)
-        if time.monotonic() - self._last_process_update > 1.0:
-            self.update_process()
+        key = (endpoint, method, status)
+        record = self._recorders.get(key)
+        if record is None:
+            record = self._recorders[key] = self.request_recorder(endpoint, method, status)
+        record(seconds)
 
     def observe_error(self, endpoint: str, reason: str) -> None:
         self.errors.labels(endpoint, reason).inc()
 
     def observe_predictions(self, pixels: np.ndarray, probabilities: np.ndarray) -> None:
-        means = pixels.mean(axis=1)
+        means = pixels.mean(axis=1).tolist()
         for m in means:
-            self.mean_pixel.observe(float(m))
-        for digit, conf in zip(probabilities.argmax(axis=1), probabilities.max(axis=1)):
-            self.predictions.labels(str(int(digit))).inc()
-            self.confidence.observe(float(conf))
-        self.drift.add(means)
-        self.drift_images.set(len(self.drift.window))
-        score = self.drift.score()
-        if score is not None:
-            self.drift_psi.set(score)
-            self.drift_alert.set(1.0 if score > self.drift.threshold else 0.0)
+            self.mean_pixel.observe(m)
+        for digit, conf in zip(probabilities.argmax(axis=1).tolist(), probabilities.max(axis=1).tolist()):
+            inc = self._digit_counters.get(digit)
+            if inc is None:
+                inc = self._digit_counters[digit] = self.predictions.labels(str(digit)).inc
+            inc()
+            self.confidence.observe(conf)
+        drift = self.drift
+        if not drift.available:
+            return
+        drift.add(means)
+        self.drift_images.set(len(drift.window))
+        # The score moves little per image: recompute it every `score_every` images (2 % of the window).
+        if drift.added_since_score >= drift.score_every or self._drift_unscored:
+            score = drift.score()
+            if score is not None:
+                drift.added_since_score = 0
+                self._drift_unscored = False
+                self.drift_psi.set(score)
+                self.drift_alert.set(1.0 if score > drift.threshold else 0.0)
 
     def update_process(self) -> None:
         self._last_process_update = time.monotonic()

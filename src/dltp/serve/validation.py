@@ -77,6 +77,9 @@ def _row(values, where: str):
     return out
 
 
+row_values = _row  # for the fast path (dltp.serve.fastpath)
+
+
 def _short(v) -> str:
     text = json.dumps(v) if not isinstance(v, float) else repr(v)
     return text if len(text) <= 40 else text[:37] + "..."

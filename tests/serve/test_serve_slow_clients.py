@@ -1,0 +1,82 @@
+"""Slow and broken clients do not take the service down (the worker model: dltp.serve.worker).
+
+A client that sends its body one byte a second, and one that stops halfway, each hold a thread
+of a worker; every other request is still answered at once, and the silent client is cut off
+after DLTP_CLIENT_TIMEOUT seconds with a JSON 408, so its thread comes back. (Under gunicorn's
+sync workers, DLTP_WORKER_CLASS=sync, this test fails: the silent client is never cut off.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import statistics
+import sys
+import threading
+import time
+
+from conftest import unused_port
+from serve_fixtures import digit_images, http, model_dir, start, stop, wait_ready  # noqa: F401 (fixtures)
+
+
+def open_request(port: int, body: bytes) -> socket.socket:
+    """A connection whose request headers are sent in full; the body is up to the caller."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body))
+    return sock
+
+
+def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path):
+    port = unused_port()
+    proc = start([sys.executable, "-m", "dltp", "serve", "--model", str(model_dir / "model.keras"),
+                  "--port", str(port), "--workers", "2"],
+                 {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "DLTP_CLIENT_TIMEOUT": "3"})
+    url = f"http://127.0.0.1:{port}"
+    x, _ = digit_images(2)
+    body = json.dumps({"image": x[0].reshape(-1).tolist()}).encode()
+    stop_dripping = threading.Event()
+    try:
+        wait_ready(url, proc)
+        for _ in range(4):  # every worker has answered once
+            assert http("POST", url + "/predict", body, "application/json")[0] == 200
+
+        dripping = open_request(port, body)
+
+        def drip():  # one byte a second
+            for i in range(len(body)):
+                if stop_dripping.wait(1.0):
+                    return
+                dripping.sendall(body[i:i + 1])
+
+        threading.Thread(target=drip, daemon=True).start()
+        silent = open_request(port, body)
+        silent.sendall(body[: len(body) // 2])  # ... and nothing more
+        time.sleep(0.5)  # both are now inside a worker, waiting for their bodies
+
+        seconds = []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            status, answer = http("POST", url + "/predict", body, "application/json", timeout=5)
+            seconds.append(time.perf_counter() - t0)
+            assert status == 200 and len(json.loads(answer)["probabilities"][0]) == 10
+        assert statistics.median(seconds) < 0.1, seconds
+        assert max(seconds) < 1.0, seconds  # far below the silent client's 3 s: never waiting behind it
+
+        # The silent client is answered 408 once it has said nothing for DLTP_CLIENT_TIMEOUT seconds.
+        silent.settimeout(10)
+        t0 = time.perf_counter()
+        reply = silent.recv(65536)
+        waited = time.perf_counter() - t0
+        head, _, answer = reply.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+        while len(answer) < length:  # the body may come in a later segment
+            answer += silent.recv(65536)
+        assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
+        assert json.loads(answer)["status"] == 408 and 1.5 < waited < 6, (reply, answer, waited)
+        assert http("GET", url + "/health")[0] == 200
+    finally:
+        stop_dripping.set()
+        log = stop(proc)
+    assert "Traceback" not in log, log
