@@ -7,7 +7,7 @@ DLTP   := $(VENV)/bin/dltp
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test test-models bench paper install install-test clean
+.PHONY: run test test-image test-models bench paper install install-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ test: install-test
 	KERAS_BACKEND=torch $(PYTEST) tests
 	KERAS_BACKEND=jax $(PYTEST) tests/models
 	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
+
+# The serving image, built from a fresh clone with Debian's podman and run as a non-root container
+# (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.
+test-image: install
+	PYTHON=$(PY) bash tests/container/build_and_run.sh
 
 # make bench BENCH_ARGS="--only tp2_suite --threads 1" re-measures a subset (see bench/run_all.py).
 bench: install-test

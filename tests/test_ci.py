@@ -47,7 +47,7 @@ def test_ci_run_stops_when_a_system_package_cannot_be_installed(tmp_path):
 def test_ci_run_installs_what_is_missing_then_tests_with_system_packages_required(tmp_path):
     proc, calls = run_ci(tmp_path, installed=False, install_code=0)
     assert proc.returncode == 0, proc.stderr
-    assert "chromium postgresql dataset-fashion-mnist" in calls
+    assert "chromium postgresql dataset-fashion-mnist" in calls and "make test-image" in calls
     assert "make test DLTP_REQUIRE_SYSTEM=1" in calls
 
 
