@@ -2,7 +2,7 @@
 
 Used both by ``dltp serve`` and by the Docker image. Configured by environment variables so that
 the container needs no other command: ``PORT`` (default 5000; Cloud Run sets it), ``DLTP_HOST``
-(default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_THREADS`` (threads per
+(default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_SERVE_THREADS`` (threads per
 worker, default 4), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent mid-request, default
 10), ``DLTP_MODEL`` (a path or an MLflow model URI; an MLflow model is downloaded once here, in the
 master, before the workers start). Command-line flags (``--bind``, ``--workers``) override them.
@@ -18,7 +18,7 @@ workers = int(os.environ.get("DLTP_WORKERS") or os.cpu_count() or 1)
 # Threads, so that a slow client holds one thread and not a whole worker (dltp.serve.worker);
 # keep-alive connections are served without a new TCP handshake per request.
 worker_class = os.environ.get("DLTP_WORKER_CLASS", "dltp.serve.worker.ThreadWorker")
-threads = int(os.environ.get("DLTP_THREADS", "4"))
+threads = int(os.environ.get("DLTP_SERVE_THREADS", "4"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10

@@ -2,7 +2,7 @@
 
 Why threads: a sync worker is held by one client for as long as that client takes to send its
 request, so two slow clients stop a two-worker service. Here each client holds one thread
-(``DLTP_THREADS`` per worker) and the others keep answering. A client that stops sending
+(``DLTP_SERVE_THREADS`` per worker) and the others keep answering. A client that stops sending
 halfway is cut off after ``DLTP_CLIENT_TIMEOUT`` seconds without a byte (gunicorn's threaded
 worker otherwise waits forever), so its thread comes back. A client that keeps trickling bytes
 still holds its thread while it does: a service facing hostile clients belongs behind a
