@@ -117,6 +117,17 @@ ROWS: list[Row] = [
         "**{tp5_seq2seq_co2.mase_seasonal:.2f}** ({verdict} seasonal naive); on CO2 the teacher-forced "
         "error is {leak_pct:.0f} % lower than the honest autoregressive one",
         "(the original leaked the future)", derive=lambda results: _pct_lower(results, "tp5_seq2seq_co2")),
+    Row("TP5 research", ("tp5_research",),
+        "{seeds} seeds, {backend}, {minutes:.0f} min (load average {load:.0f} on 2 cores). Object consistency at "
+        "frame 50, teacher forcing → rollout training (k = {rollout_steps}): TAP {tap_consistency:.1%} → "
+        "{tap_rollout_consistency:.1%}, TAP-T {tap_t_L2_consistency:.1%} → {tap_t_L2_rollout_consistency:.1%}, "
+        "TAP-M {tap_m_all_consistency:.1%} → {tap_m_all_rollout_consistency:.1%}; copy-last-frame "
+        "**{copy_last_consistency:.1%}**: the identity gap is not closed (spreads in the lab's doc). Standard "
+        "protocol (10 → 10, MSE per frame): TAP {tap_standard_mse:.1f} → **{tap_rollout_standard_mse:.1f}**, "
+        "TAP-T {tap_t_L2_standard_mse:.1f} → {tap_t_L2_rollout_standard_mse:.1f}; autoencoder floor "
+        "{autoencoder_standard_mse:.1f}, copy-last {copy_last_standard_mse:.1f}",
+        "MSE 0.081 → 0.055 (never run)",
+        derive=lambda results: {"minutes": results["tp5_research"]["wall_seconds"] / 60}),
 ]
 
 
