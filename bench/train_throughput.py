@@ -26,16 +26,22 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--no-variants", action="store_true", help="only the default compile settings")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     args = parser.parse_args(argv)
     peak = matmul_gflops()
-    rows = [run_under(b, "tp1_worker") for b in args.backends]
+    configs = [(b, None, ()) for b in args.backends]
     if not args.no_variants:
-        for b in args.backends:
-            for variant, flags in VARIANTS.items():
-                if (b, variant) in SKIP:
-                    continue
-                row = run_under(b, "tp1_worker", *flags)
-                rows.append({**row, "backend": b, "variant": variant})
+        configs += [(b, v, flags) for b in args.backends for v, flags in VARIANTS.items() if (b, v) not in SKIP]
+    # Every configuration once per round, interleaved, best round kept: on a shared machine the
+    # load drifts, and sequential runs would compare one moment with another.
+    best: dict[tuple, dict] = {}
+    for _ in range(args.rounds):
+        for backend, variant, flags in sorted(configs, key=lambda c: args.backends.index(c[0])):
+            row = {**run_under(backend, "tp1_worker", *flags), "backend": backend, "variant": variant}
+            kept = best.get((backend, variant))
+            if kept is None or row.get("samples_per_s", 0) > kept.get("samples_per_s", 0):
+                best[(backend, variant)] = row
+    rows = [best[(b, v)] for b, v, _ in configs]
     # the baseline: the same recipe on tensorflow with Keras' defaults, as the original course ran it
     tf = next((r for r in rows if r.get("backend") == "tensorflow" and r.get("variant") == "steps_per_execution=1"
                and "samples_per_s" in r), None)
@@ -53,7 +59,8 @@ def main(argv=None) -> dict:
                                   ("matmul_gflops", "matmul GFLOP/s"), ("pct_of_matmul", "% of matmul"),
                                   ("peak_rss_mb", "peak RSS MB"),
                                   ("speedup_vs_tensorflow", "× tensorflow (Keras defaults)"), ("error", "error")])
-    print("TP1 recipe training throughput (dense 784-512-10, Adam, batch 128)")
+    print(f"TP1 recipe training throughput (dense 784-512-10, Adam, batch 128; best of {args.rounds} "
+          "interleaved rounds)")
     print(table)
     save("train_throughput", {"rows": rows, "matmul_gflops": peak}, table)
     return {"rows": rows}
