@@ -59,12 +59,15 @@ def _public(result: dict) -> dict:
 
 
 def _summary(result: dict) -> str:
-    skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback"}
+    from dltp.labs import targets
+
+    skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback", "target_met"}
     figures = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                for k, v in result.items() if k not in skip and isinstance(v, (int, float, str))][:8]
     where = f"{result.get('dataset', '?')}{' (fallback)' if result.get('dataset_fallback') else ''}"
     run = f" run {result['run_id']}" if result.get("run_id") else ""
-    return f"{result.get('experiment')}: {', '.join(figures)} [{where}, {result.get('backend', '?')}]{run}"
+    verdict = f"; {targets.summary(result)}" if "target_met" in result else ""
+    return f"{result.get('experiment')}: {', '.join(figures)} [{where}, {result.get('backend', '?')}]{run}{verdict}"
 
 
 def cmd_list(args) -> int:
