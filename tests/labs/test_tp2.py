@@ -81,7 +81,7 @@ def test_batchnorm_relative_criterion_answers_where_the_fixed_threshold_cannot()
 
 @pytest.fixture
 def small_mnist():
-    return write_mnist_idx(Path(os.environ["DLTP_DATA_DIR"]) / "mnist", 1400, 300)  # quick: 800 + 600
+    return write_mnist_idx(Path(os.environ["DLTP_DATA_DIR"]) / "mnist", 1400, 300)  # quick: 600 + 600
 
 
 def test_tp2_lab_parent_run_children_comparison_and_json(capsys, mlflow_store, small_mnist):
@@ -117,7 +117,7 @@ def test_tp2_lab_parent_run_children_comparison_and_json(capsys, mlflow_store, s
     for c in children:
         assert c.info.status == "FINISHED" and c.data.tags["tp2.diagnosis"]
         assert [m.step for m in client.get_metric_history(c.info.run_id, "val_accuracy")] == [0, 1]
-        assert c.data.params["n_train"] == "800" and c.data.params["n_val"] == "600"
+        assert c.data.params["n_train"] == "600" and c.data.params["n_val"] == "600"
         assert "test_accuracy" in c.data.metrics
         assert {"diagnosis.md", "training_curves.png"} <= {a.path for a in client.list_artifacts(c.info.run_id)}
     sgd = next(c for c in children if c.data.tags["tp2.variant"] == "sgd_momentum")

@@ -40,10 +40,10 @@ from dltp.labs.common import evaluate_classifier, flat_pixels, result, tag_targe
 from dltp.models.dense import build_dense
 
 EXPERIMENT = "tp2-diagnose-improve"
-# Quick: a small problem with the full epochs. 500 training images are few enough for the
+# Quick: a small problem with the full epochs. 600 training images are few enough for the
 # unregularised 512-unit network to overfit them (high variance, the lesson of ex. 1-2) and cheap
-# enough for six models; 500 more for validation (a 60-image split would move 1.7 % per image).
-QUICK_SPLIT = (800, 600)
+# enough for six models; 600 more for validation (a 60-image split would move 1.7 % per image).
+QUICK_SPLIT = (600, 600)
 QUICK_TEST = 1_000
 BATCH_SIZE = 128
 # BatchNorm's question on any dataset: the epochs each model needs to reach this share of the
@@ -186,7 +186,7 @@ def prepare(cfg: RunConfig) -> Prepared:
     data = load_images(cfg.dataset, default="mnist")
     if len(data.image_shape) != 3:
         raise DltpError(f"TP2 needs images; {data.name} has shape {data.image_shape}")
-    if cfg.quick:  # 500 training images, the next 500 for validation
+    if cfg.quick:  # 600 training images, the next 600 for validation
         n_train, n_val = QUICK_SPLIT
         if len(data.x_train) < n_train + n_val:
             raise DltpError(f"TP2's quick budget needs {n_train + n_val} training images; {data.name} has "
