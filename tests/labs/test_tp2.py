@@ -73,7 +73,8 @@ def test_batchnorm_relative_criterion_answers_where_the_fixed_threshold_cannot()
     a = tp2.answer("tp2.batchnorm", {"batchnorm": plain, "adam": bn}, tp2.Thresholds())
     assert a["converges_faster"] == "no"
     same = row("x", [0.5, 0.9])
-    assert tp2.answer("tp2.batchnorm", {"batchnorm": same, "adam": same}, tp2.Thresholds())["converges_faster"] == "same"
+    answer = tp2.answer("tp2.batchnorm", {"batchnorm": same, "adam": same}, tp2.Thresholds())
+    assert answer["converges_faster"] == "same"
     # the option gives the fixed threshold back
     cfg = RunConfig(options={"val_threshold": 0.975})
     assert tp2.Thresholds.from_config(cfg).absolute and not tp2.Thresholds.from_config(RunConfig()).absolute
