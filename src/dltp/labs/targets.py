@@ -56,9 +56,10 @@ class Target:
 TARGETS: dict[str, Target] = {
     "tp1": Target((Check("test_accuracy", ">=", 0.90, DIGITS),),
                   "a dense network learns to read digits"),
-    "tp1.batching": Target((Check("mini_batch_128_val_loss_at_budget", "<", "@full_batch_gd_val_loss_at_budget"),
-                            Check("mini_batch_128_samples_per_s", ">", "@sgd_batch1_samples_per_s")),
-                           "mini-batches learn more per second than full-batch GD and process more samples than SGD"),
+    # Losses only: samples/s on a shared machine move with its load (and jax retraces a last, smaller batch).
+    "tp1.batching": Target((Check("mini_batch_32_val_loss_at_budget", "<", "@full_batch_gd_val_loss_at_budget"),
+                            Check("mini_batch_128_val_loss_at_budget", "<", "@full_batch_gd_val_loss_at_budget")),
+                           "in the same training time, mini-batches reach a lower loss than full-batch GD"),
     "tp2": Target((Check("gap_change", "<", 0.0),
                    Check("diagnosis", "==", "high variance", SMALL_DIGITS),
                    Check("regularized_diagnosis", "!=", "high variance", SMALL_DIGITS),
