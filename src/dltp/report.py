@@ -69,6 +69,19 @@ def _rows(exp_id: str, run) -> list[tuple[str, float | None, float | None, float
     return rows[:MAX_ROWS]
 
 
+def _target_tags(run) -> dict:
+    """The run's tags, or its parent's when the verdict was tagged on the parent of the same experiment
+    (a run whose children carry the experiment's tag too, such as tp5.research's)."""
+    tags = run.data.tags
+    parent_id = tags.get("mlflow.parentRunId")
+    if "dltp.target" in tags or not parent_id:
+        return tags
+    from dltp import tracking
+
+    parent = tracking.client().get_run(parent_id).data.tags
+    return parent if parent.get("dltp.experiment") == tags.get("dltp.experiment") else tags
+
+
 def _target(exp_id: str, tags: dict) -> tuple[str, str]:
     """(HTML, Markdown) line: the experiment's target (dltp.labs.targets) and whether this run met it."""
     from dltp.labs.targets import TARGETS
@@ -138,7 +151,7 @@ def build(output: Path, ui_url: str = UI_URL) -> Path:
             body.append(f"{title}<p class='meta'>dataset <b>{html.escape(dataset)}</b>{badge} · backend "
                         f"<b>{html.escape(tags.get('dltp.backend', '?'))}</b> · <a href='{link}'>run "
                         f"{run.info.run_id[:8]} in dltp ui</a></p>")
-            target_html, target_md = _target(exp.id, tags)
+            target_html, target_md = _target(exp.id, _target_tags(run))
             body.append(target_html)
             rows = _rows(exp.id, run)
             body.append("<table class='results' data-experiment='" + html.escape(exp.id) + "'><thead><tr>"

@@ -69,3 +69,13 @@ def test_result_carries_the_verdict_and_tags_the_run_for_the_report(mlflow_store
     md = report.build(tmp_path / "r").with_name("report.md").read_text()
     assert "Target: **NOT met** — test_accuracy ≥ 0.9 (a dense network learns to read digits)" in md
     assert "Not run yet: `dltp run tp1.batching`" in md
+
+
+def test_report_takes_the_verdict_from_the_parent_when_children_share_the_experiment(mlflow_store, tmp_path):
+    with tracking.run("tp5-research", dltp_id="tp5.research", seed=1) as parent:
+        with tracking.run("tp5-research", dltp_id="tp5.research", seed=1, parent_run_id=parent.info.run_id):
+            tracking.log_metrics({"mse_last20": 0.03})
+    record = result("tp5.research", parent.info.run_id, Digits(), copy_last_mse_last20=0.05, gru_mse_last20=0.06)
+    assert record["target_met"] is False  # one predictor above copy-last: the lab did not make its point
+    md = report.build(tmp_path / "r").with_name("report.md").read_text()
+    assert "Target: **NOT met** — *_mse_last20 < copy_last_mse_last20" in md

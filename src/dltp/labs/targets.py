@@ -40,6 +40,8 @@ class Check:
             value = value[1:]
         elif isinstance(value, tuple):
             value = "{" + ", ".join(map(str, value)) + "}"
+        elif value == "":
+            value = '""'  # "not empty"
         return f"{self.key} {_OPERATORS[self.op][1]} {value:g}" if isinstance(value, float) \
             else f"{self.key} {_OPERATORS[self.op][1]} {value}"
 
