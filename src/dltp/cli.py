@@ -116,7 +116,11 @@ def cmd_run(args) -> int:
         results.append(result)
         print(_summary(result), flush=True)
     if len(units) > 1:
-        print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else ""))
+        judged = [r for r in results if r.get("target_met") is not None]
+        met = [r["experiment"] for r in judged if r["target_met"]]
+        missed = [r["experiment"] for r in judged if not r["target_met"]]
+        print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else "")
+              + f"; targets met: {len(met)} of {len(judged)}" + (f" (NOT met: {', '.join(missed)})" if missed else ""))
     if args.target == "all":
         from dltp import report
 

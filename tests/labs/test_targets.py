@@ -79,3 +79,20 @@ def test_report_takes_the_verdict_from_the_parent_when_children_share_the_experi
     assert record["target_met"] is False  # one predictor above copy-last: the lab did not make its point
     md = report.build(tmp_path / "r").with_name("report.md").read_text()
     assert "Target: **NOT met** — *_mse_last20 < copy_last_mse_last20" in md
+
+
+def test_a_run_of_several_experiments_counts_the_targets_met(capsys, mlflow_store, monkeypatch):
+    figures = {"tp5.attention": {"test_accuracy": 1.0, "focus_top1": 0.99},
+               "tp5.seq2seq": {"mase_seasonal": 1.2},  # worse than the seasonal-naive forecast
+               "tp5.research": {"copy_last_mse_last20": 0.05, "gru_mse_last20": 0.03}}
+
+    class Synthetic(Digits):
+        name = "synthetic"
+
+    # real result records, without the training: how `dltp run` reports them is what is tested
+    monkeypatch.setattr(registry, "runner", lambda unit: lambda cfg: result(unit, None, Synthetic(), **figures[unit]))
+    assert cli.main(["run", "tp5"]) == 0
+    out = capsys.readouterr().out
+    assert "tp5.attention: " in out and "; target met (test_accuracy ≥ 0.95; focus_top1 ≥ 0.9)" in out
+    assert "tp5.seq2seq: mase_seasonal=1.2000" in out and "; target NOT met (mase_seasonal < 1)" in out
+    assert "ran 3 of 3 experiments; targets met: 2 of 3 (NOT met: tp5.seq2seq)" in out
