@@ -60,15 +60,18 @@ def _public(result: dict) -> dict:
 
 
 def _summary(result: dict) -> str:
+    from dltp.labs import targets
+
     skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback", "device", "threads", "seconds",
-            "backend_choice"}
+            "backend_choice", "target_met"}
     figures = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                for k, v in result.items() if k not in skip and isinstance(v, (int, float, str))][:8]
     where = f"{result.get('dataset', '?')}{' (fallback)' if result.get('dataset_fallback') else ''}"
     run = f" run {result['run_id']}" if result.get("run_id") else ""
     device = result.get("device", "cpu")
+    verdict = f"; {targets.summary(result)}" if "target_met" in result else ""
     return (f"{result.get('experiment')}: {', '.join(figures)} "
-            f"[{where}, {result.get('backend', '?')} on {device}]{run}")
+            f"[{where}, {result.get('backend', '?')} on {device}]{run}{verdict}")
 
 
 def cmd_list(args) -> int:
@@ -176,7 +179,11 @@ def cmd_run(args) -> int:
             print(_summary(result), flush=True)
     if len(units) > 1:
         _print_table(rows)
-        print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else ""))
+        judged = [r for r in results if r.get("target_met") is not None]
+        met = [r["experiment"] for r in judged if r["target_met"]]
+        missed = [r["experiment"] for r in judged if not r["target_met"]]
+        print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else "")
+              + f"; targets met: {len(met)} of {len(judged)}" + (f" (NOT met: {', '.join(missed)})" if missed else ""))
     if args.target == "all":
         from dltp import report
 

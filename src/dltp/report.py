@@ -77,6 +77,34 @@ def _difference_cell(diff: float | None, why: str) -> str:
     return ("+" if diff >= 0 else "") + _fmt(diff)
 
 
+def _target_tags(run) -> dict:
+    """The run's tags, or its parent's when the verdict was tagged on the parent of the same experiment
+    (a run whose children carry the experiment's tag too, such as tp5.research's)."""
+    tags = run.data.tags
+    parent_id = tags.get("mlflow.parentRunId")
+    if "dltp.target" in tags or not parent_id:
+        return tags
+    from dltp import tracking
+
+    parent = tracking.client().get_run(parent_id).data.tags
+    return parent if parent.get("dltp.experiment") == tags.get("dltp.experiment") else tags
+
+
+def _target(exp_id: str, tags: dict) -> tuple[str, str]:
+    """(HTML, Markdown) line: the experiment's target (dltp.labs.targets) and whether this run met it."""
+    from dltp.labs.targets import TARGETS
+
+    checks, met = tags.get("dltp.target"), tags.get("dltp.target_met")
+    shows = TARGETS[exp_id].shows if exp_id in TARGETS else ""
+    if not checks:
+        text = "no target for this run's data" if exp_id in TARGETS else "no target"
+        return f"<p class='target none'>Target: {html.escape(text)}</p>", f"Target: {text}"
+    word = "met" if met == "yes" else "NOT met"
+    return (f"<p class='target {'met' if met == 'yes' else 'unmet'}'>Target: <b>{word}</b> — "
+            f"{html.escape(checks)} <span class='meta'>({html.escape(shows)})</span></p>",
+            f"Target: **{word}** — {checks} ({shows})")
+
+
 def _plots(run, assets: Path) -> list[str]:
     """Copy the run's PNG artifacts (top level) into the report; return their relative paths."""
     import mlflow
@@ -133,11 +161,13 @@ def build(output: Path, ui_url: str = UI_URL) -> Path:
             body.append(f"{title}<p class='meta'>dataset <b>{html.escape(dataset)}</b>{badge} · backend "
                         f"<b>{html.escape(tags.get('dltp.backend', '?'))}</b> · <a href='{link}'>run "
                         f"{run.info.run_id[:8]} in dltp ui</a></p>")
+            target_html, target_md = _target(exp.id, _target_tags(run))
+            body.append(target_html)
             rows = _rows(exp.id, run)
             body.append("<table class='results' data-experiment='" + html.escape(exp.id) + "'><thead><tr>"
                         "<th>metric</th><th>ours</th><th>reference</th><th>difference</th></tr></thead><tbody>")
             md += [f"### {exp.id}", "", f"dataset **{dataset}**{' (fallback dataset)' if fallback else ''}, "
-                   f"backend **{tags.get('dltp.backend', '?')}**, run `{run.info.run_id}`", "",
+                   f"backend **{tags.get('dltp.backend', '?')}**, run `{run.info.run_id}`", "", target_md, "",
                    "| metric | ours | reference | difference |", "|---|---|---|---|"]
             for label, ours, ref, diff, why in rows:
                 cell, css = _difference_cell(diff, why), " class='why'" if why else ""
@@ -168,6 +198,7 @@ _PAGE = """<!doctype html>
  table.results td:first-child, table.results th:first-child { text-align: left; }
  td.why { color: #777; font-style: italic; }
  .meta { color: #555; } .missing, .empty { color: #a15c00; }
+ .target.met b { color: #1a7f37; } .target.unmet b { color: #b42318; }
  .badge.fallback { background: #ffe08a; color: #5c4300; border-radius: 4px; padding: 0 .4rem; font-size: .85em; }
  img { max-width: 48%; margin: .3rem; border: 1px solid #eee; vertical-align: top; }
  @media (max-width: 700px) { img { max-width: 100%; } }

@@ -16,22 +16,30 @@ from dltp.errors import DatasetUnavailable, DltpError
 
 # name -> (loader, offline stand-in). Labs add their own datasets with `register`.
 _LOADERS: dict[str, tuple[Callable[[], ImageData], str | None]] = {}
+# name -> the loader of a smaller problem of the same kind, for quick budgets (generated data only).
+_QUICK_LOADERS: dict[str, Callable[[], ImageData]] = {}
 
 
-def register(name: str, loader: Callable[[], ImageData], fallback: str | None = None) -> None:
+def register(name: str, loader: Callable[[], ImageData], fallback: str | None = None,
+             quick_loader: Callable[[], ImageData] | None = None) -> None:
     _LOADERS[name] = (loader, fallback)
+    if quick_loader is not None:
+        _QUICK_LOADERS[name] = quick_loader
 
 
 def names() -> list[str]:
     return sorted(_LOADERS)
 
 
-def load_images(name: str | None, default: str = "mnist") -> ImageData:
+def load_images(name: str | None, default: str = "mnist", *, quick: bool = False) -> ImageData:
+    """``quick``: a dataset with a quick form (generated shapes) comes in that smaller form."""
     explicit = name is not None
     name = (name or default).replace("-", "_")
     if name not in _LOADERS:
         raise DltpError(f"unknown dataset {name!r}; known datasets: {', '.join(names())}")
     loader, fallback = _LOADERS[name]
+    if quick and name in _QUICK_LOADERS:
+        loader = _QUICK_LOADERS[name]
     try:
         return loader()
     except DatasetUnavailable as exc:
@@ -40,7 +48,7 @@ def load_images(name: str | None, default: str = "mnist") -> ImageData:
         print(f"WARNING: {exc}\nWARNING: falling back to the bundled {fallback!r} dataset; "
               f"results are NOT comparable with {name}. Name the dataset (--dataset {name}) to "
               f"make this an error instead.", file=sys.stderr)
-        data = load_images(fallback)
+        data = load_images(fallback, quick=quick)
         data.fallback_from = name
         return data
 
@@ -54,10 +62,10 @@ def _register_builtin() -> None:
     register("digits", load_digits)
 
     from dltp.data.cifar10 import load_cifar10
-    from dltp.data.shapes import load_shapes
+    from dltp.data.shapes import load_quick_shapes, load_shapes
 
     register("cifar10", load_cifar10, fallback="shapes")
-    register("shapes", load_shapes)
+    register("shapes", load_shapes, quick_loader=load_quick_shapes)
 
 
 _register_builtin()

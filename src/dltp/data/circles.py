@@ -68,10 +68,12 @@ def make_circles(n: int, *, size: int = 128, noise: float = 0.1, objects: tuple[
 
 def load_circles(variant: str = "circles", *, n_train: int = 500, n_val: int = 100, size: int = 128,
                  noise: float = 0.1, seed: int = 0) -> SegmentationData:
-    """The TP4 segmentation set: ``n_train`` + ``n_val`` seeded images of ``variant``."""
+    """The TP4 segmentation set: ``n_train`` + ``n_val`` seeded images of ``variant``; the radii
+    (given for 128×128) scale with ``size``, so a smaller image holds the same picture."""
     if variant not in VARIANTS:
         raise DltpError(f"unknown segmentation variant {variant!r}; choose from {', '.join(VARIANTS)}")
     settings = {**VARIANTS[variant], "size": size, "noise": noise}
+    settings["radius"] = tuple(r * size / 128 for r in settings["radius"])
     rng = np.random.default_rng(seed)
     x, y = make_circles(n_train + n_val, rng=rng, **settings)
     name = "circles" if variant == "circles" else f"circles-{variant}"

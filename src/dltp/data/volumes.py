@@ -18,13 +18,16 @@ CLASS_NAMES = ["sphere", "cube"]
 
 @dataclass
 class VolumeData:
-    """Volumes (N, D, H, W, 1) float32 with 0/1 labels, split train/validation."""
+    """Volumes (N, D, H, W, 1) float32 with 0/1 labels, split train / validation (for choosing the
+    learning rate and epochs) / test (held out: the headline figure)."""
 
     name: str
     x_train: np.ndarray
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
     settings: dict = field(default_factory=dict)
     class_names: list[str] = field(default_factory=lambda: list(CLASS_NAMES))
     fallback_from: str | None = None
@@ -57,10 +60,11 @@ def make_volumes(n: int, *, size: int = 32, noise: float = 0.3, radius: tuple[fl
     return volumes[..., None], labels.astype("int64")
 
 
-def load_volumes(*, n_train: int = 600, n_val: int = 200, size: int = 32, noise: float = 0.3,
-                 seed: int = 0) -> VolumeData:
-    settings = {"size": size, "noise": noise, "radius": (4.0, min(8.0, size / 4))}
+def load_volumes(*, n_train: int = 600, n_val: int = 200, n_test: int = 200, size: int = 32,
+                 noise: float = 0.3, radius: tuple[float, float] | None = None, seed: int = 0) -> VolumeData:
+    settings = {"size": size, "noise": noise, "radius": radius or (4.0, min(8.0, size / 4))}
     rng = np.random.default_rng(seed)
     x_train, y_train = make_volumes(n_train, rng=rng, **settings)  # each split balanced on its own
     x_val, y_val = make_volumes(n_val, rng=rng, **settings)
-    return VolumeData("volumes", x_train, y_train, x_val, y_val, settings)
+    x_test, y_test = make_volumes(n_test, rng=rng, **settings)
+    return VolumeData("volumes", x_train, y_train, x_val, y_val, x_test, y_test, settings)

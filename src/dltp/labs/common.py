@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from dltp import backends, plots, tracking
+from dltp.labs import targets
 
 
 def flat_pixels(x: np.ndarray) -> np.ndarray:
@@ -32,7 +33,19 @@ def evaluate_classifier(model, x, y, class_names, *, prefix: str = "test_", titl
 
 
 def result(experiment: str, run_id: str, data, **measured) -> dict:
-    """The JSON record a lab returns: who, where, and the measured figures."""
-    return {"experiment": experiment, "run_id": run_id, "dataset": data.name,
-            "dataset_fallback": data.fallback, "backend": tracking.backend(),
-            "device": backends.device(), **measured}
+    """The JSON record a lab returns: who, where, the measured figures, and whether they meet the
+    experiment's target (``dltp.labs.targets``), which is also tagged on the run for the report."""
+    record = {"experiment": experiment, "run_id": run_id, "dataset": data.name,
+              "dataset_fallback": data.fallback, "backend": tracking.backend(), "device": backends.device(),
+              **measured}
+    verdict = targets.judge(experiment, record)
+    tag_target(run_id, verdict)
+    return {**record, **verdict}
+
+
+def tag_target(run_id: str | None, verdict: dict) -> None:
+    """Tag a run with its target and whether it was met (``dltp report`` shows both)."""
+    if run_id and verdict["target"] is not None:
+        client = tracking.client()
+        client.set_tag(run_id, "dltp.target", verdict["target"]["checks"])
+        client.set_tag(run_id, "dltp.target_met", "yes" if verdict["target_met"] else "no")

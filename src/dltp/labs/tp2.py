@@ -11,7 +11,8 @@ the 10,000 test images only for the final score.
   way and compared with the unregularised baseline (the gap change).
 - ``tp2.optimizers``: SGD (lr 0.01, momentum 0.9), RMSprop and Adam, 10 epochs each.
 - ``tp2.batchnorm``: BatchNormalization after the hidden Dense, 10 epochs, compared with the same
-  model without it (the Adam run): does it reach a validation accuracy threshold (0.975) sooner?
+  model without it (the Adam run): does it reach 98 % of the better model's best validation
+  accuracy in fewer epochs? (``--val-threshold 0.975``: the original fixed MNIST threshold.)
 
 Every trained model is one MLflow run. An exercise that compares models (and ``dltp run tp2``,
 which trains the six distinct models once) is a parent run holding them as child runs, with a
@@ -34,13 +35,20 @@ from dltp import plots, tracking, training
 from dltp.config import RunConfig
 from dltp.data import ImageData, load_images
 from dltp.errors import DltpError
-from dltp.labs.common import evaluate_classifier, flat_pixels, result
+from dltp.labs import targets
+from dltp.labs.common import evaluate_classifier, flat_pixels, result, tag_target
 from dltp.models.dense import build_dense
 
 EXPERIMENT = "tp2-diagnose-improve"
-QUICK_SUBSET = (6_000, 1_000)  # 5,400 train / 600 validation / 1,000 test
-QUICK_EPOCHS = 2
+# Quick: a small problem with the full epochs. 600 training images are few enough for the
+# unregularised 512-unit network to overfit them (high variance, the lesson of ex. 1-2) and cheap
+# enough for six models; 600 more for validation (a 60-image split would move 1.7 % per image).
+QUICK_SPLIT = (600, 600)
+QUICK_TEST = 1_000
 BATCH_SIZE = 128
+# BatchNorm's question on any dataset: the epochs each model needs to reach this share of the
+# better model's best validation accuracy (--val-threshold gives the original absolute 0.975 instead).
+RELATIVE_LEVEL = 0.98
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
@@ -98,13 +106,15 @@ class Thresholds:
     bias: float = 0.90  # train accuracy below this → high bias
     variance: float = 0.02  # train − validation accuracy above this → high variance
     val_accuracy: float = 0.975  # epochs-to-threshold counts epochs until validation reaches this
+    absolute: bool = False  # BatchNorm judged on val_accuracy (True) or on RELATIVE_LEVEL of the best
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> "Thresholds":
+        given = cfg.option("val_threshold")
         t = cls(float(cfg.option("bias_threshold", cls.bias)), float(cfg.option("variance_threshold", cls.variance)),
-                float(cfg.option("val_threshold", cls.val_accuracy)))
+                float(given if given is not None else cls.val_accuracy), absolute=given is not None)
         for name, value in asdict(t).items():
-            if not 0.0 <= value <= 1.0:
+            if name != "absolute" and not 0.0 <= value <= 1.0:
                 raise DltpError(f"the {name} threshold must be between 0 and 1, got {value}")
         return t
 
@@ -176,14 +186,19 @@ def prepare(cfg: RunConfig) -> Prepared:
     data = load_images(cfg.dataset, default="mnist")
     if len(data.image_shape) != 3:
         raise DltpError(f"TP2 needs images; {data.name} has shape {data.image_shape}")
-    if cfg.quick:
-        data = data.subset(*QUICK_SUBSET)
-    x_train, y_train, x_val, y_val = data.train_val_split(0.1)
+    if cfg.quick:  # 600 training images, the next 600 for validation (half and half of a smaller set)
+        n_train = min(QUICK_SPLIT[0], len(data.x_train) // 2)
+        n_val = min(QUICK_SPLIT[1], len(data.x_train) - n_train)
+        data = data.subset(n_train + n_val, QUICK_TEST)
+        x_train, y_train = data.x_train[:n_train], data.y_train[:n_train]
+        x_val, y_val = data.x_train[n_train:], data.y_train[n_train:]
+    else:
+        x_train, y_train, x_val, y_val = data.train_val_split(0.1)
     return Prepared(data, flat_pixels(x_train), y_train, flat_pixels(x_val), y_val, flat_pixels(data.x_test))
 
 
 def _epochs(v: Variant, cfg: RunConfig) -> int:
-    return cfg.pick("epochs", v.epochs, QUICK_EPOCHS)
+    return cfg.pick("epochs", v.epochs, v.epochs)
 
 
 def _build(v: Variant, p: Prepared, cfg: RunConfig):
@@ -408,12 +423,14 @@ def answer(exercise: str, rows: dict[str, dict], thresholds: Thresholds) -> dict
         names = [n for n in ("sgd_momentum", "rmsprop", "adam") if n in rows]
         ranking = sorted(names, key=lambda n: -rows[n]["test_accuracy"])
         return {"best_optimizer": ranking[0], "ranking": ranking,
+                "optimizer_ranking": " > ".join(f"{n} {rows[n]['test_accuracy']:.4f}" for n in ranking),
                 **{f"{n}_{k}": rows[n][k] for n in names
                    for k in ("test_accuracy", "val_accuracy", "train_accuracy", "best_epoch", "epochs_to_threshold")},
                 "run_ids": {n: rows[n]["run_id"] for n in names}}
     if exercise == "tp2.batchnorm":
         bn, plain = rows["batchnorm"], rows["adam"]
-        e_bn, e_plain = bn["epochs_to_threshold"], plain["epochs_to_threshold"]
+        level, criterion = batchnorm_level(bn, plain, thresholds)
+        e_bn, e_plain = epochs_to_reach(bn, level), epochs_to_reach(plain, level)
         if e_bn is not None and (e_plain is None or e_bn < e_plain):
             faster = "yes"
         elif e_bn is None and e_plain is None:
@@ -422,12 +439,30 @@ def answer(exercise: str, rows: dict[str, dict], thresholds: Thresholds) -> dict
             faster = "no"
         else:
             faster = "same"
-        return {**_figures(bn), "without_bn_epochs_to_threshold": e_plain,
+        return {**_figures(bn), "criterion": criterion, "val_accuracy_level": level,
+                "epochs_to_level": e_bn, "without_bn_epochs_to_level": e_plain,
+                "best_val_accuracy": max(bn["history"]["val_accuracy"]),
+                "without_bn_best_val_accuracy": max(plain["history"]["val_accuracy"]),
+                "without_bn_epochs_to_threshold": plain["epochs_to_threshold"],
                 "without_bn_test_accuracy": plain["test_accuracy"],
                 "without_bn_val_accuracy_epoch2": plain["history"]["val_accuracy"][1] if len(plain["history"]["val_accuracy"]) > 1 else None,
                 "val_accuracy_epoch2": bn["history"]["val_accuracy"][1] if len(bn["history"]["val_accuracy"]) > 1 else None,
                 "val_accuracy_threshold": thresholds.val_accuracy, "converges_faster": faster}
     raise ValueError(exercise)
+
+
+def batchnorm_level(bn: dict, plain: dict, thresholds: Thresholds) -> tuple[float, str]:
+    """The validation accuracy both BatchNorm runs are timed to, and how it was chosen."""
+    if thresholds.absolute:
+        return thresholds.val_accuracy, f"first epoch with val accuracy ≥ {thresholds.val_accuracy:g}"
+    best = max(max(bn["history"]["val_accuracy"]), max(plain["history"]["val_accuracy"]))
+    return RELATIVE_LEVEL * best, (f"first epoch with val accuracy ≥ {RELATIVE_LEVEL:g} × the better model's "
+                                   f"best ({best:.4f})")
+
+
+def epochs_to_reach(row: dict, level: float) -> int | None:
+    reached = [i + 1 for i, v in enumerate(row["history"]["val_accuracy"]) if v >= level]
+    return reached[0] if reached else None
 
 
 def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[str]) -> dict:
@@ -458,6 +493,11 @@ def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[s
                 mlflow.set_tag(f"tp2.{short}.diagnosis", a["verdict"])
         if "tp2.batchnorm" in answers:
             mlflow.set_tag("tp2.batchnorm.converges_faster", answers["tp2.batchnorm"]["converges_faster"])
+        for ex, a in answers.items():  # each exercise's target on the child runs that answer it
+            verdict = targets.judge(ex, {**a, "dataset": p.data.name})
+            for name in names:
+                if VARIANTS[name].exercise == ex:
+                    tag_target(rows[name]["run_id"], verdict)
         tracking.log_json({"answers": answers, "rows": [{k: v for k, v in r.items() if k != "history"}
                                                          for r in rows.values()]}, "results.json")
         wall = time.perf_counter() - start
@@ -467,11 +507,11 @@ def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[s
         if "verdict" in a:
             print(f"{ex}: {a['verdict']}" + (f" (gap change {a['gap_change']:+.4f})" if "gap_change" in a else ""))
     if "tp2.optimizers" in answers:
-        print(f"tp2.optimizers: ranking by test accuracy {' > '.join(answers['tp2.optimizers']['ranking'])}")
+        print(f"tp2.optimizers: ranking by test accuracy {answers['tp2.optimizers']['optimizer_ranking']}")
     if "tp2.batchnorm" in answers:
         a = answers["tp2.batchnorm"]
-        print(f"tp2.batchnorm: converges faster? {a['converges_faster']} (epochs to val ≥ {thresholds.val_accuracy:g}: "
-              f"{a['epochs_to_threshold']} with BN vs {a['without_bn_epochs_to_threshold']} without)")
+        print(f"tp2.batchnorm: converges faster? {a['converges_faster']} ({a['criterion']}: epoch "
+              f"{a['epochs_to_level']} with BN vs {a['without_bn_epochs_to_level']} without)")
     return answers, parent_id, p.data, wall, rows
 
 
@@ -509,7 +549,9 @@ def run_lab(cfg: RunConfig) -> dict:
                   regularized_diagnosis=answers["tp2.regularize"]["verdict"],
                   gap_change=answers["tp2.regularize"]["gap_change"],
                   best_optimizer=answers["tp2.optimizers"]["best_optimizer"],
+                  optimizer_ranking=answers["tp2.optimizers"]["optimizer_ranking"],
                   batchnorm_converges_faster=answers["tp2.batchnorm"]["converges_faster"],
+                  gap=answers["tp2.diagnose"]["gap"], regularized_gap=answers["tp2.regularize"]["gap"],
                   wall_seconds=wall,
                   **{ex.split(".")[1]: a for ex, a in answers.items()},
                   runs=[{k: v for k, v in r.items() if k != "history"} for r in rows.values()])

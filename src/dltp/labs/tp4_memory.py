@@ -176,7 +176,13 @@ def run(cfg) -> dict:
                           "memory_study.json")
         tracking.log_text(markdown(rows, layers, alt), "memory_study.md")
         tracking.log_figure(figure(rows), "memory_study.png")
-        return result("tp4.memory", active.info.run_id, data, rows=rows, alternatives=alt)
+        peaks = [r["measured_peak_mb"] for r in rows if r["measured_peak_mb"] is not None]
+        smallest = min(rows, key=lambda r: (r["side"] ** 3 * r["batch"]))
+        largest = max(rows, key=lambda r: (r["side"] ** 3 * r["batch"]))
+        return result("tp4.memory", active.info.run_id, data,
+                      measured_peak_mb_smallest=smallest["measured_peak_mb"] if peaks else None,
+                      measured_peak_mb_largest=largest["measured_peak_mb"] if peaks else None,
+                      rows=rows, alternatives=alt)
 
 
 def markdown(rows, layers, alt) -> str:
