@@ -176,7 +176,7 @@ def render_row(row: Row, labs: Path = LABS) -> str:
     try:
         first = records[row.records[0]]
         # the machine's load when the command started, and the command's wall time
-        context = {"load": first["load_average_before"][0], "wall_seconds_of_command": first["seconds"]}
+        context = {"load": first["load_average_before"][0], "wall_seconds_of_command": first.get("seconds")}
         values = {**results[row.records[0]], **context, **results, **row.derive(results)}
     except KeyError as missing:
         raise RecordError(f"{row.records}: no key {missing} in the record") from None
