@@ -4,10 +4,11 @@ tables equal the MLflow runs."""
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+import paper_numbers
 
 from dltp import cli
 from dltp.research import data as mdata
@@ -81,27 +82,6 @@ def test_standard_protocol_sequences_hold_two_digits():
     assert (seqs.n_digits == 2).all() and seqs.frames.shape == (8, 20, 64, 64)
 
 
-def _numbers(tex: str) -> list[str]:
-    """Numbers written in the paper's body (bibliography, labels, refs, citations and math
-    sub/superscripts excluded)."""
-    body = tex.split(r"\begin{document}", 1)[1].split(r"\bibliographystyle", 1)[0]
-    body = re.sub(r"\\(cite|ref|label|includegraphics|begin|end)(\[[^\]]*\])?\{[^}]*\}", "", body)
-    body = re.sub(r"[_^]\{[^}]*\}|[_^]\w", "", body)
-    return re.findall(r"(?<![\w.])\d+(?:\.\d+)?", body)
-
-
-def _json_values(obj) -> list[float]:
-    if isinstance(obj, bool):
-        return []
-    if isinstance(obj, (int, float)):
-        return [float(obj)]
-    if isinstance(obj, dict):
-        return [v for x in obj.values() for v in _json_values(x)]
-    if isinstance(obj, list):
-        return [v for x in obj for v in _json_values(x)]
-    return []
-
-
 @pytest.mark.slow
 def test_research_smoke_run_tracking_and_paper(capsys, mlflow_store, tmp_path):
     from mlflow.tracking import MlflowClient
@@ -167,8 +147,8 @@ def test_research_smoke_run_tracking_and_paper(capsys, mlflow_store, tmp_path):
     tex = (tmp_path / "paper" / "paper.tex").read_text()
     for figure in ("method.pdf", "mse_vs_horizon.pdf", "rollouts.png", "references.bib"):
         assert (tmp_path / "paper" / figure).is_file()
-    values = _json_values(results)
-    numbers = _numbers(tex)
+    values = paper_numbers.json_values(results)
+    numbers = paper_numbers.numbers(tex)
     assert len(numbers) > 60
     for token in numbers:
         decimals = len(token.split(".")[1]) if "." in token else 0

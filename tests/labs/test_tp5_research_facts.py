@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+import paper_numbers
+
 from conftest import require_system
 
 from dltp.research import facts as F
@@ -198,25 +200,6 @@ def test_device_and_budget_come_from_the_run(device, text):
     assert ("on a CPU" in tex) == (device == "cpu")
 
 
-def _numbers(tex: str) -> list[str]:
-    body = tex.split(r"\begin{document}", 1)[1].split(r"\bibliographystyle", 1)[0]
-    body = re.sub(r"\\(cite|ref|label|includegraphics|begin|end)(\[[^\]]*\])?\{[^}]*\}", "", body)
-    body = re.sub(r"[_^]\{[^}]*\}|[_^]\w", "", body)
-    return re.findall(r"(?<![\w.])\d+(?:\.\d+)?", body)
-
-
-def _json_values(obj) -> list[float]:
-    if isinstance(obj, bool):
-        return []
-    if isinstance(obj, (int, float)):
-        return [float(obj)]
-    if isinstance(obj, dict):
-        return [v for x in obj.values() for v in _json_values(x)]
-    if isinstance(obj, list):
-        return [v for x in obj for v in _json_values(x)]
-    return []
-
-
 @pytest.mark.parametrize("seeds", [(42,), (42, 43, 44)])
 @pytest.mark.parametrize("case", ["wins", "loses", "ties", "floor"])
 def test_every_number_of_the_tex_is_a_result(case, seeds):
@@ -224,8 +207,8 @@ def test_every_number_of_the_tex_is_a_result(case, seeds):
              "floor": (0.004, 0.001, 0.7, 0.01)}[case]
     r = made_up(values(tap_t=tap_t, rollout_shift=(-0.001, 0.05)), seeds=seeds)
     tex = render(r, has_strips=False)
-    vals = _json_values(r)
-    numbers = _numbers(tex)
+    vals = paper_numbers.json_values(r)
+    numbers = paper_numbers.numbers(tex)
     assert len(numbers) > 80
     for token in numbers:
         decimals = len(token.split(".")[1]) if "." in token else 0
