@@ -34,11 +34,11 @@ INSTALL = {"torch": "pip install torch==2.13.0", "jax": "pip install 'jax[cpu]'"
 @dataclass(frozen=True)
 class Choice:
     backend: str
-    reason: str  # "flag", "KERAS_BACKEND", "auto: <why>"
+    reason: str  # "--backend", "KERAS_BACKEND" or "auto: <which measurement>"
 
 
 def installed(backend: str) -> bool:
-    module = {"torch": "torch", "jax": "jaxlib", "tensorflow": "tensorflow"}[backend]
+    module = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}[backend]
     return importlib.util.find_spec(module) is not None
 
 
