@@ -32,10 +32,10 @@ def test_a_child_run_passes_back_its_json_line_and_logs_backend_device_threads(t
     assert (params["backend"], params["device"], params["threads"]) == (OTHER, "cpu", "1")
 
 
-def test_a_child_failure_passes_back_its_exit_code(mlflow_store, capsys, monkeypatch):
+def test_a_child_failure_passes_back_its_exit_code(mlflow_store, capfd, monkeypatch):
     monkeypatch.setenv("DLTP_OFFLINE", "1")
     assert cli.main(["run", "tp1", "--dataset", "mnist", "--quick", "--backend", OTHER, "--json"]) == 2
-    out, err = capsys.readouterr()
+    out, err = capfd.readouterr()  # the child writes its error to the inherited stderr
     assert "put mnist.npz" in err and "Traceback" not in err
     assert not out.strip().endswith("}")
 
