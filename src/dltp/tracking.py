@@ -138,6 +138,18 @@ def log_keras_model(model, artifact_dir: str = "model", extra_files: dict[str, A
     return f"{mlflow.get_artifact_uri()}/{artifact_dir}"
 
 
+def _installed_distribution(names: tuple[str, ...]) -> str | None:
+    """``name==version`` of the first of ``names`` that is installed (tensorflow may be tensorflow-cpu)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in names:
+        try:
+            return f"{name}=={version(name)}"
+        except PackageNotFoundError:
+            continue
+    return None
+
+
 def log_mlflow_keras_model(model, input_example, name: str = "model",
                            extra_files: dict[str, Any] | None = None) -> tuple[str, str]:
     """Log ``model`` in MLflow's model format; return (model URI, logged model id).
@@ -154,13 +166,13 @@ def log_mlflow_keras_model(model, input_example, name: str = "model",
 
     example = np.asarray(input_example, dtype="float32")
     signature = infer_signature(example, np.asarray(model.predict(example, verbose=0)))
-    backend_package = {"torch": "torch", "jax": "jax", "tensorflow": "tensorflow"}.get(keras.backend.backend())
     # Explicit requirements: inferring them loads the model again in a subprocess (seconds, every run).
     requirements = [f"keras=={keras.__version__}", f"mlflow=={mlflow.__version__}"]
-    if backend_package:
-        from importlib.metadata import version
-
-        requirements.append(f"{backend_package}=={version(backend_package)}")
+    backend_requirement = _installed_distribution(
+        {"torch": ("torch",), "jax": ("jax",), "tensorflow": ("tensorflow", "tensorflow-cpu")}
+        .get(keras.backend.backend(), ()))
+    if backend_requirement:
+        requirements.append(backend_requirement)
 
     def save_model(path: str, **kwargs) -> None:
         # mlflow.keras.save_model writes the input example before it creates the directory.
