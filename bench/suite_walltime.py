@@ -47,7 +47,8 @@ def run_side(side: str, full: bool, dataset: str | None, threads: int | None,
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
+        errors = [line for line in proc.stderr.splitlines() if "it/s]" not in line and line.strip()]
+        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-60:]))
     return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
 
 
