@@ -48,7 +48,7 @@ test: install-test
 # The serving image, built from a fresh clone with Debian's podman and run as a non-root container
 # (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.
 test-image: install
-	PYTHON=$(PY) bash tests/container/build_and_run.sh
+	PYTHON=$(abspath $(PY)) bash tests/container/build_and_run.sh
 
 # make bench BENCH_ARGS="--only tp2_suite --threads 1" re-measures a subset (see bench/run_all.py).
 bench: install-test

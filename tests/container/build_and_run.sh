@@ -13,6 +13,8 @@ set -euo pipefail
 
 REPO=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
 PYTHON=${PYTHON:-$REPO/.venv/bin/python}
+# absolute (the script changes directory), without resolving the venv's python symlink
+PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")"
 WORK=${WORK:-$(mktemp -d /tmp/dltp-image-XXXXXX)}
 mkdir -p "$WORK"
 IMAGE=localhost/dltp-mnist-api:test
