@@ -70,7 +70,9 @@ def section(script: Path) -> tuple[str, dict | None]:
     threads = f", {r['threads']} thread(s)" if r.get("threads") else ""
     if r.get("load_average_at_start") is not None:
         threads += f", load average {r['load_average_at_start']:.1f} at start"
-    output = r["output"].strip()
+    # progress bars (terminal escapes, MLflow's downloads) are not figures
+    output = "\n".join(line for line in r["output"].splitlines()
+                       if "\x1b[" not in line and "it/s]" not in line).strip()
     if not any(line.startswith("|") for line in output.splitlines()):
         output = f"```text\n{output}\n```"  # plain-text output keeps its columns
     return (f"### {r['benchmark']}{status}\n\n_measured {r['date']} ({r['machine']}{threads}), "
