@@ -20,6 +20,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "results" / "runs"
+LABS = HERE / "results" / "labs"
 TARGET = HERE.parent / "src" / "dltp" / "backend_preferences.json"
 BACKENDS = ("torch", "jax", "tensorflow")
 DENSE = ("tp1", "tp1.batching", "tp2", "tp2.diagnose", "tp2.regularize", "tp2.optimizers", "tp2.batchnorm")
@@ -97,26 +98,57 @@ def full_table() -> dict | None:
             "order": order, "figures": figures}
 
 
+def _default_quick_run(command: str) -> bool:
+    """`dltp run ID --quick` with nothing changed but the backend or threads (a run with, say, a
+    zero learning rate misses its target on purpose)."""
+    words = command.split()
+    if words[:2] != ["dltp", "run"] or "--quick" not in words:
+        return False
+    rest = [w for w in words[3:] if w not in ("--quick", "--json")]
+    while rest[:1] in (["--backend"], ["--threads"]):
+        rest = rest[2:]
+    return not rest
+
+
+def missed_targets(labs: Path = LABS) -> dict[str, set[str]]:
+    """unit → backends on which a recorded quick run missed the unit's target (bench/results/labs)."""
+    missed: dict[str, set[str]] = {}
+    for path in sorted(labs.glob("*.json")):
+        record = json.loads(path.read_text())
+        if not _default_quick_run(record.get("command", "")):
+            continue
+        result = record.get("result") or {}
+        for r in result.get("results", [result]):
+            if r.get("target_met") is False and r.get("backend"):
+                missed.setdefault(r["experiment"], set()).add(r["backend"])
+    return missed
+
+
 def quick_table() -> dict | None:
     got = _payload("suite_walltime")
     if not got:
         return None
     run, payload = got
-    return quick_table_from(payload.get("pinned_s", {}), [_context(run)])
+    return quick_table_from(payload.get("pinned_s", {}), [_context(run)], missed_targets())
 
 
-def quick_table_from(pinned: dict[str, dict[str, float]], measured: list[dict]) -> dict | None:
-    """The quick table from each unit's seconds per pinned backend."""
-    order, figures = {}, {}
+def quick_table_from(pinned: dict[str, dict[str, float]], measured: list[dict],
+                     missed: dict[str, set[str]] | None = None) -> dict | None:
+    """The quick table from each unit's seconds per pinned backend. A backend on which a recorded
+    quick run missed the unit's target is left out: a quick run must still make its lab's point."""
+    order, figures, excluded = {}, {}, {}
     for unit, seconds in pinned.items():
-        common = [b for b in BACKENDS if seconds.get(b)]
+        left_out = sorted((missed or {}).get(unit, set()))
+        common = [b for b in BACKENDS if seconds.get(b) and b not in left_out]
+        if left_out:
+            excluded[unit] = left_out
         if len(common) >= 2:
             order[unit] = sorted(common, key=seconds.get)
             figures[unit] = {b: seconds[b] for b in common}
     if not order:
         return None
     return {"measured": measured, "figure": "seconds of the unit in `dltp run all --quick` pinned to each backend",
-            "order": order, "figures": figures}
+            "missed_target": excluded, "order": order, "figures": figures}
 
 
 def device_kind() -> str:
