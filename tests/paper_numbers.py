@@ -25,3 +25,16 @@ def json_values(obj) -> list[float]:
     if isinstance(obj, list):
         return [v for x in obj for v in json_values(x)]
     return []
+
+
+def unmatched(tex: str, results) -> tuple[list[str], list[str]]:
+    """(every number written in the paper, those that are not a value of ``results`` as written:
+    the same decimals, or a fraction written as a percentage)."""
+    values = json_values(results)
+    written = numbers(tex)
+    missing = []
+    for token in written:
+        decimals = len(token.split(".")[1]) if "." in token else 0
+        if not any(f"{v:.{decimals}f}" == token or f"{100 * v:.{decimals}f}" == token for v in values):
+            missing.append(token)
+    return written, missing

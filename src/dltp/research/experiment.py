@@ -229,31 +229,34 @@ def _encode(encoder, frames: np.ndarray) -> np.ndarray:
     return _batched(encoder, _frames(frames.reshape(-1, SIZE, SIZE))).reshape(n, t, LATENT)
 
 
+def _fit_on_frames(model, x: np.ndarray, y: np.ndarray, epochs: int, prefix: str) -> tuple[float, int]:
+    """Train on the first 90 % of the frames, validate on the rest; (seconds, training frames)."""
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+    cut = int(len(x) * 0.9)
+    start = time.perf_counter()
+    training.fit(model, x[:cut], y[:cut], validation_data=(x[cut:], y[cut:]), epochs=epochs, batch_size=64,
+                 checkpoint=False, prefix=prefix)
+    return time.perf_counter() - start, cut
+
+
 def _frame_models(s: dict, rng, x_train: np.ndarray, train_labels: np.ndarray):
     """Train the frame autoencoder and the digit classifier on real training frames."""
-    print("== frame autoencoder ==", flush=True)
     n_tr = len(x_train)
-    pick = rng.integers(0, FRAMES, size=(n_tr, s["ae_frames_per_sequence"]))
-    ae_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
+
+    def random_frames(per_sequence: int) -> np.ndarray:
+        pick = rng.integers(0, FRAMES, size=(n_tr, per_sequence))
+        return _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
+
+    print("== frame autoencoder ==", flush=True)
+    ae_x = random_frames(s["ae_frames_per_sequence"])
     autoencoder, encoder, decoder = models.build_autoencoder(SIZE, LATENT)
-    autoencoder.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    cut = int(len(ae_x) * 0.9)
-    start = time.perf_counter()
-    training.fit(autoencoder, ae_x[:cut], ae_x[:cut], validation_data=(ae_x[cut:], ae_x[cut:]),
-                 epochs=s["ae_epochs"], batch_size=64, checkpoint=False, prefix="ae_")
-    ae_seconds = time.perf_counter() - start
+    ae_seconds, cut = _fit_on_frames(autoencoder, ae_x, ae_x, s["ae_epochs"], "ae_")
 
     print("== digit classifier ==", flush=True)
-    pick = rng.integers(0, FRAMES, size=(n_tr, s["classifier_frames_per_sequence"]))
-    clf_x = _frames(x_train[np.arange(n_tr)[:, None], pick].reshape(-1, SIZE, SIZE))
+    clf_x = random_frames(s["classifier_frames_per_sequence"])
     clf_y = np.repeat(mdata.multi_hot(train_labels), s["classifier_frames_per_sequence"], axis=0)
     classifier = models.build_classifier(SIZE)
-    classifier.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-    cut_c = int(len(clf_x) * 0.9)
-    start = time.perf_counter()
-    training.fit(classifier, clf_x[:cut_c], clf_y[:cut_c], validation_data=(clf_x[cut_c:], clf_y[cut_c:]),
-                 epochs=s["classifier_epochs"], batch_size=64, checkpoint=False, prefix="classifier_")
-    clf_seconds = time.perf_counter() - start
+    clf_seconds, cut_c = _fit_on_frames(classifier, clf_x, clf_y, s["classifier_epochs"], "classifier_")
     info = {"autoencoder_parameters": int(autoencoder.count_params()), "autoencoder_train_seconds": ae_seconds,
             "autoencoder_train_frames": cut, "classifier_parameters": int(classifier.count_params()),
             "classifier_train_seconds": clf_seconds, "classifier_train_frames": cut_c}
