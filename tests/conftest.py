@@ -62,6 +62,9 @@ def needs_chromium() -> None:
 # Set before any dltp import so every test process sees it.
 os.environ["DLTP_DOWNLOAD_ORIGIN"] = f"http://127.0.0.1:{unused_port()}"
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# one experiment at a time, in this process, unless a test asks for lanes (tests/test_lanes.py):
+# several tests replace a lab's runner in this process, which a child process would not see
+os.environ.setdefault("DLTP_JOBS", "1")
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 

@@ -1,8 +1,9 @@
-"""Run one experiment in a child process bound to another Keras backend.
+"""Run experiments in a child process bound to another Keras backend.
 
 Keras binds its backend when it is first imported, so a `dltp run all` that already trained on
-jax runs a torch experiment as ``python -m dltp run ID --backend torch --json``. The child's
-output streams through as it comes; its JSON line comes back as the result; its exit code comes
+jax runs its torch experiments as ``python -m dltp run A B --backend torch --json``: one process
+per backend, not per experiment. The child's output streams through as it comes; each
+experiment's result comes back as soon as it ends (a ``dltp-result:`` line); its exit code comes
 back too, and so does an interrupt: Ctrl-C from a terminal reaches both processes, a SIGTERM sent
 to the parent is passed on, and either way the child ends its MLflow run KILLED (resumable with
 ``--resume RUN_ID`` as usual) before the parent exits 130.
@@ -18,7 +19,8 @@ import sys
 
 from dltp import backends, registry
 
-CHILD_VAR = "DLTP_CHILD"  # set in the child: the parent prints the headers and the summary
+CHILD_VAR = "DLTP_CHILD"  # set in the child: the parent prints the summaries and the table
+RESULT_MARK = "dltp-result: "  # a child's line carrying one experiment's JSON result
 
 
 class ChildExit(Exception):
@@ -33,9 +35,27 @@ def is_child() -> bool:
     return os.environ.get(CHILD_VAR) == "1"
 
 
-def argv_for(unit: str, args, backend: str, threads: int) -> list[str]:
-    """The `dltp run` command line that repeats the user's request for one unit."""
-    argv = [sys.executable, "-m", "dltp", "run", unit, "--backend", backend, "--threads", str(threads),
+def header(unit: str, backend: str, reason: str | None = None) -> str:
+    """The line that opens an experiment's output (the child's too: lanes read it)."""
+    return f"== {unit} ({backend}{'; ' + reason if reason else ''}) =="
+
+
+def header_unit(line: str) -> str | None:
+    """The experiment a header line opens, or None."""
+    line = line.strip()
+    if line.startswith("== ") and line.endswith(" ==") and " (" in line:
+        return line[3:line.index(" (")]
+    return None
+
+
+def result_line(result: dict) -> str:
+    """How a child hands one experiment's result to its parent, as soon as it ends."""
+    return RESULT_MARK + json.dumps(result, default=str)
+
+
+def argv_for(units: list[str], args, backend: str, threads: int) -> list[str]:
+    """The `dltp run` command line that repeats the user's request for ``units``."""
+    argv = [sys.executable, "-m", "dltp", "run", *units, "--backend", backend, "--threads", str(threads),
             "--seed", str(args.seed), "--json"]
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size),
                         ("--dataset", args.dataset), ("--resume", args.resume)):
@@ -43,7 +63,7 @@ def argv_for(unit: str, args, backend: str, threads: int) -> list[str]:
             argv += [flag, str(value)]
     if args.quick:
         argv.append("--quick")
-    for name in registry.options_for(unit):
+    for name in sorted(set().union(*(registry.options_for(unit) for unit in units))):
         value = getattr(args, name, None)
         if value is None:
             continue
@@ -51,45 +71,64 @@ def argv_for(unit: str, args, backend: str, threads: int) -> list[str]:
     return argv
 
 
-def _result_line(line: str) -> dict | None:
-    if not line.startswith("{"):
+def _parse(line: str) -> dict | None:
+    if not line.startswith(RESULT_MARK):
         return None
     try:
-        value = json.loads(line)
+        value = json.loads(line[len(RESULT_MARK):])
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) and "experiment" in value else None
 
 
-def run(unit: str, args, backend: str, threads: int) -> dict:
-    """Run ``unit`` on ``backend`` in a child process; return its JSON result."""
+def _is_final_json(line: str) -> bool:
+    """The child's own `--json` line: the parent prints its own."""
+    return line.startswith("{") and line.rstrip().endswith("}")
+
+
+def _write(line: str) -> None:
+    sys.stdout.write(line)
+    sys.stdout.flush()
+
+
+def run_batch(units: list[str], args, backend: str, threads: int, *, output=None, on_result=None,
+              started=None) -> int:
+    """Run ``units`` on ``backend`` in one child process; return its exit code.
+
+    ``output(line)`` receives each line of its output as it comes (default: this stdout),
+    ``on_result(unit, result)`` each experiment's result as it ends, ``started(proc)`` the process.
+    Ctrl-C or a SIGTERM to this process stops the child (its runs end KILLED) and is raised again.
+    """
+    output = output or _write
     env = {**os.environ, **backends.thread_env(threads), "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
            CHILD_VAR: "1"}
-    proc = subprocess.Popen(argv_for(unit, args, backend, threads), env=env, stdout=subprocess.PIPE, text=True,
+    proc = subprocess.Popen(argv_for(units, args, backend, threads), env=env, stdout=subprocess.PIPE, text=True,
                             bufsize=1)
-    result = None
+    if started:
+        started(proc)
+    pending = list(units)
     try:
         for line in proc.stdout:
-            parsed = _result_line(line)
+            parsed = _parse(line)
             if parsed is not None:
-                result = parsed
-            else:
-                sys.stdout.write(line)
-                sys.stdout.flush()
-        code = proc.wait()
+                unit = parsed.get("unit") or (pending[0] if pending else parsed["experiment"])
+                if unit in pending:
+                    pending.remove(unit)
+                parsed.pop("unit", None)
+                if on_result:
+                    on_result(unit, parsed)
+            elif not _is_final_json(line):
+                output(line)
+        return proc.wait()
     except KeyboardInterrupt as exc:
-        _stop(proc, forwarded=str(exc).startswith("signal"))
+        stop(proc, forwarded=str(exc).startswith("signal"))
         raise
-    if code == 130:
-        raise KeyboardInterrupt("child interrupted")
-    if code != 0 or result is None:
-        raise ChildExit(unit, code or 1)
-    return result
 
 
-def _stop(proc: subprocess.Popen, forwarded: bool) -> None:
-    """Let the child end its run KILLED. A terminal's Ctrl-C reached it already; a signal sent to
-    the parent alone (``forwarded``), or a child still running after a grace period, is passed on."""
+def stop(proc: subprocess.Popen, forwarded: bool, drain: bool = True) -> None:
+    """Let the child end its runs KILLED. A terminal's Ctrl-C reached it already; a signal sent to
+    the parent alone (``forwarded``), or a child still running after a grace period, is passed on.
+    ``drain``: print what it still writes (when no other thread reads its output)."""
     if forwarded and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
     try:
@@ -101,7 +140,7 @@ def _stop(proc: subprocess.Popen, forwarded: bool) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if proc.stdout:
+    if drain and proc.stdout:
         for line in proc.stdout:
-            if _result_line(line) is None:
+            if _parse(line) is None and not _is_final_json(line):
                 sys.stdout.write(line)

@@ -127,10 +127,11 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
 
 
 def cmd_run(args) -> int:
-    from dltp import backends, child
+    from dltp import backends, child, lanes
     from dltp.config import RunConfig
 
-    units = registry.plan(args.target)
+    units = list(dict.fromkeys(unit for target in args.targets for unit in registry.plan(target)))
+    name = " ".join(args.targets)
     if args.resume and len(units) != 1:
         raise DltpError("--resume continues one run: name one experiment")
     given = {name: getattr(args, name) for name in registry.OPTIONS if getattr(args, name) is not None}
@@ -138,70 +139,134 @@ def cmd_run(args) -> int:
     unknown = sorted(set(given) - allowed)
     if unknown:
         flags = ", ".join(registry.OPTIONS[n].flag for n in unknown)
-        raise DltpError(f"{flags} does not apply to {args.target}")
-    for name in ("epochs", "batch_size"):
-        value = getattr(args, name)
+        raise DltpError(f"{flags} does not apply to {name}")
+    for option in ("epochs", "batch_size"):
+        value = getattr(args, option)
         if value is not None and value < 1:
-            raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
+            raise DltpError(f"--{option.replace('_', '-')} must be at least 1")
     threads = backends.resolve_threads(args.threads)
     choices = {unit: _backend_for(unit, args) for unit in units}  # every bad name fails before any training
+    jobs = 1 if child.is_child() else lanes.resolve_jobs(args.jobs, threads, len(units))
+    preferences = backends.load_preferences()
+    plan = lanes.plan(units, {unit: choice.backend for unit, choice in choices.items()}, jobs,
+                      lambda unit, backend: lanes.estimate(unit, backend, args.quick, preferences))
     cfg = RunConfig(epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, quick=args.quick,
                     seed=args.seed, resume=args.resume, options=given)
-    results, failed, rows = [], [], []
-    quiet = child.is_child()
-    for unit in units:
-        choice = choices[unit]
-        loaded = _loaded_backend()
-        start = time.perf_counter()
-        if not quiet:
-            print(f"== {unit} ({choice.backend}; {choice.reason}) ==", flush=True)
-        try:
-            if loaded in (None, choice.backend):
-                result = _run_here(unit, cfg, choice.backend, threads)
-            else:
-                result = child.run(unit, args, choice.backend, threads)
-        except (DltpError, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # one broken experiment must not hide the others' results
-            if len(units) == 1:
-                raise
-            if not isinstance(exc, child.ChildExit):
-                traceback.print_exc()
-            failed.append(unit)
-            rows.append((unit, choice.backend, time.perf_counter() - start, "FAILED"))
-            print(f"{unit} FAILED: {exc}", file=sys.stderr)
-            continue
-        result["seconds"] = round(time.perf_counter() - start, 2)
-        result["backend_choice"] = choice.reason
-        results.append(result)
-        rows.append((unit, result.get("backend", choice.backend), result["seconds"], "ok"))
-        if not quiet:
-            print(_summary(result), flush=True)
-    if len(units) > 1:
-        _print_table(rows)
+    started = time.perf_counter()
+    report = _Progress(choices)
+    if len(plan) > 1:
+        _run_side_by_side(plan, args, threads, report)
+    else:
+        _run_one_lane(plan[0], args, cfg, threads, report)
+    results = [report.results[unit] for unit in units if unit in report.results]
+    failed = [unit for unit in units if unit not in report.results]
+    if len(units) > 1 and not child.is_child():
+        _print_table(units, choices, report, wall_s=time.perf_counter() - started, lanes=len(plan))
         judged = [r for r in results if r.get("target_met") is not None]
         met = [r["experiment"] for r in judged if r["target_met"]]
         missed = [r["experiment"] for r in judged if not r["target_met"]]
         print(f"ran {len(results)} of {len(units)} experiments" + (f"; failed: {', '.join(failed)}" if failed else "")
               + f"; targets met: {len(met)} of {len(judged)}" + (f" (NOT met: {', '.join(missed)})" if missed else ""))
-    if args.target == "all":
-        from dltp import report
+    if "all" in args.targets:
+        from dltp import report as results_page
 
-        page = report.build(Path(report.DEFAULT_OUTPUT))
+        page = results_page.build(Path(results_page.DEFAULT_OUTPUT))
         print(f"report: {page}  (Markdown: {page.with_name('report.md')}; open the runs with `dltp ui`)", flush=True)
     if args.json:
-        payload = results[0] if len(units) == 1 else {"experiment": args.target, "results": results,
-                                                      "failed": failed}
+        payload = results[0] if len(units) == 1 and results else {"experiment": name, "results": results,
+                                                                  "failed": failed}
         print(json.dumps(payload, default=_json_default))
     return 1 if failed else 0
 
 
-def _print_table(rows: list[tuple[str, str, float, str]]) -> None:
-    width = max(len(unit) for unit, *_ in rows)
+class _Progress:
+    """Results as experiments end: the summary line, or the child's result line in a child."""
+
+    def __init__(self, choices: dict):
+        self.choices = choices
+        self.results: dict[str, dict] = {}
+        self.codes: dict[str, int] = {}
+
+    def done(self, unit: str, result: dict) -> None:
+        from dltp import child
+
+        result["backend_choice"] = self.choices[unit].reason  # a child's "--backend" becomes the parent's reason
+        self.results[unit] = result
+        if child.is_child():
+            print(child.result_line({**result, "unit": unit}), flush=True)
+        else:
+            print(_summary(result), flush=True)
+
+    def failed(self, unit: str, code: int) -> None:
+        self.codes[unit] = code
+
+
+def _run_one_lane(batches, args, cfg, threads: int, progress: _Progress) -> None:
+    """Batches one after another: the first whose backend this process can take runs here, the
+    others each in one child process."""
+    from dltp import child
+
+    single = sum(len(batch.units) for batch in batches) == 1
+    for batch in batches:
+        if _loaded_backend() in (None, batch.backend):
+            for unit in batch.units:
+                choice = progress.choices[unit]
+                print(child.header(unit, choice.backend, None if child.is_child() else choice.reason), flush=True)
+                start = time.perf_counter()
+                try:
+                    result = _run_here(unit, cfg, choice.backend, threads)
+                except (DltpError, KeyboardInterrupt):
+                    raise
+                except Exception as exc:  # one broken experiment must not hide the others' results
+                    if single:
+                        raise
+                    traceback.print_exc()
+                    progress.failed(unit, 1)
+                    print(f"{unit} FAILED: {exc}", file=sys.stderr)
+                    continue
+                result["seconds"] = round(time.perf_counter() - start, 2)
+                progress.done(unit, result)
+            continue
+        reasons = sorted({progress.choices[unit].reason for unit in batch.units})
+        print(f"== {', '.join(batch.units)}: one {batch.backend} process ({'; '.join(reasons)}) ==", flush=True)
+        code = child.run_batch(batch.units, args, batch.backend, threads, on_result=progress.done)
+        if code == 130:
+            raise KeyboardInterrupt("child interrupted")
+        missing = [unit for unit in batch.units if unit not in progress.results]
+        if single and missing:
+            raise ChildExit(missing[0], code or 1)
+        for unit in missing:
+            progress.failed(unit, code or 1)
+            print(f"{unit} FAILED (exit code {code})", file=sys.stderr)
+
+
+def _run_side_by_side(plan, args, threads: int, progress: _Progress) -> None:
+    from dltp import lanes, tracking
+
+    tracking.client().search_experiments(max_results=1)  # the store exists before two processes write to it
+    described = ["; then ".join(f"{', '.join(b.units)} on {b.backend}" for b in lane) for lane in plan]
+    print(f"{len(plan)} lanes side by side (a lane runs its processes one after another):\n  "
+          + "\n  ".join(described), flush=True)
+    outcome = lanes.run(plan, args, threads, on_result=progress.done)
+    if outcome.interrupted:
+        raise KeyboardInterrupt("child interrupted")
+    for unit, code in outcome.codes.items():
+        progress.failed(unit, code)
+        print(f"{unit} FAILED (exit code {code})", file=sys.stderr)
+
+
+def _print_table(units: list[str], choices: dict, progress: _Progress, wall_s: float, lanes: int) -> None:
+    width = max(len(unit) for unit in units)
     print(f"\n{'experiment':<{width}}  {'backend':<10}  {'seconds':>8}  status")
-    for unit, backend, seconds, status in rows:
-        print(f"{unit:<{width}}  {backend:<10}  {seconds:8.1f}  {status}")
-    print(f"{'total':<{width}}  {'':<10}  {sum(r[2] for r in rows):8.1f}", flush=True)
+    for unit in units:
+        result = progress.results.get(unit)
+        seconds = f"{result['seconds']:8.1f}" if result and result.get("seconds") is not None else f"{'-':>8}"
+        backend = result.get("backend", choices[unit].backend) if result else choices[unit].backend
+        print(f"{unit:<{width}}  {backend:<10}  {seconds}  {'ok' if result else 'FAILED'}")
+    total = sum((progress.results[u].get("seconds") or 0) for u in units if u in progress.results)
+    print(f"{'total':<{width}}  {'':<10}  {total:8.1f}")
+    print(f"{'wall time':<{width}}  {'':<10}  {wall_s:8.1f}" + (f"  ({lanes} lanes side by side)" if lanes > 1 else ""),
+          flush=True)
 
 
 def cmd_ui(args) -> int:
@@ -221,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="every experiment id").set_defaults(func=cmd_list)
 
     run = sub.add_parser("run", help="run an experiment, a lab or all")
-    run.add_argument("target", help="experiment id (tp1, tp2.optimizers, ...), lab id (tp2) or all")
+    run.add_argument("targets", nargs="+", metavar="target",
+                     help="experiment id (tp1, tp2.optimizers, ...), lab id (tp2) or all; several may be given")
     run.add_argument("--epochs", type=int, help="training epochs (default: the original recipe)")
     run.add_argument("--batch-size", type=int, help="mini-batch size (default: the original recipe)")
     run.add_argument("--dataset", help="dataset name; when given, a missing dataset is an error")
@@ -234,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "each experiment on its measured-fastest installed backend)")
     run.add_argument("--threads", type=int, metavar="N",
                      help="compute threads per backend (default: DLTP_THREADS, OMP_NUM_THREADS, or half the cores)")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="experiments run side by side, each in its own process (default: DLTP_JOBS, else "
+                          "cores / threads; 1 on a GPU)")
     for name, opt in registry.OPTIONS.items():
         run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=opt.help)
     run.set_defaults(func=cmd_run)

@@ -69,7 +69,7 @@ def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = N
     ``dltp_id`` (e.g. "tp2.diagnose") is the `dltp run` id, tagged so that the report finds runs.
     """
     setup()
-    mlflow.set_experiment(experiment)
+    _set_experiment(experiment)
     all_tags = {"dltp.backend": backend()}
     if dltp_id:
         all_tags["dltp.experiment"] = dltp_id
@@ -103,6 +103,18 @@ def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = N
         raise
     else:
         mlflow.end_run(status="FINISHED")
+
+
+def _set_experiment(name: str) -> None:
+    """mlflow.set_experiment, safe when another `dltp` process creates the same experiment at once
+    (experiments side by side): the loser of the race finds the winner's experiment."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow.set_experiment(name)
+    except MlflowException:
+        time.sleep(0.5)
+        mlflow.set_experiment(name)
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
