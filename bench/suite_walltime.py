@@ -12,6 +12,11 @@ comparison with the original course scripts is bench/tp2_suite.py.
     python bench/suite_walltime.py --full          # the full budget: hours on a 2-core CPU
     python bench/suite_walltime.py --threads 1     # pin every side to one thread
     python bench/suite_walltime.py --sides auto torch
+    python bench/suite_walltime.py --no-one-lane    # without auto and torch at --jobs 1
+
+Each side runs with dltp's default lanes (experiments side by side, `--jobs`: cores / threads);
+then auto and torch run again with `--jobs 1`, one experiment at a time, so that what the backend
+choice gains and what running side by side gains are told apart.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ SIDES = ("torch", "jax", "tensorflow", "auto")
 
 
 def run_side(side: str, full: bool, dataset: str | None, threads: int | None,
-             preferences: Path | None = None) -> tuple[float, dict]:
+             preferences: Path | None = None, jobs: int | None = None) -> tuple[float, dict]:
     work = tempfile.mkdtemp(prefix=f"suite-{side}-")
     env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT / "src"),
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -42,7 +47,8 @@ def run_side(side: str, full: bool, dataset: str | None, threads: int | None,
         env["DLTP_BACKEND_PREFERENCES"] = str(preferences)
     env.pop("KERAS_BACKEND", None)  # the flag decides, as it would for a user with nothing set
     cmd = [sys.executable, "-m", "dltp", "run", "all", "--json", "--backend", side,
-           *([] if full else ["--quick"]), *(["--dataset", dataset] if dataset else [])]
+           *([] if full else ["--quick"]), *(["--dataset", dataset] if dataset else []),
+           *(["--jobs", str(jobs)] if jobs else [])]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
     seconds = time.perf_counter() - start
@@ -75,6 +81,8 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", help="passed to every lab (default: each lab's own, with its offline fallback)")
     p.add_argument("--threads", type=int, help="threads per side (default: dltp's own default)")
     p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
+    p.add_argument("--no-one-lane", dest="one_lane", action="store_false",
+                   help="skip auto and torch with --jobs 1")
     a = p.parse_args(argv)
     totals, pinned, auto = {}, {}, {}
     for side in sorted(a.sides, key=SIDES.index):
@@ -88,6 +96,12 @@ def main(argv=None) -> int:
             else:
                 pinned.setdefault(r["experiment"], {})[side] = r["seconds"]
         print(f"{side:<11} {seconds:8.1f} s  (load average {load:.1f} at start)", flush=True)
+    one_lane = {}
+    for side in ("torch", "auto") if a.one_lane else ():
+        load = os.getloadavg()[0]
+        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+        one_lane[side], _ = run_side(side, a.full, a.dataset, a.threads, preferences, jobs=1)
+        print(f"{side + ' --jobs 1':<11} {one_lane[side]:8.1f} s  (load average {load:.1f} at start)", flush=True)
     units = list(dict.fromkeys([*auto, *pinned]))
     rows = [{"experiment": u, "auto_backend": auto.get(u, {}).get("backend"), "auto": auto.get(u, {}).get("seconds"),
              **pinned.get(u, {}),
@@ -106,11 +120,17 @@ def main(argv=None) -> int:
     for other in ("torch", "tensorflow"):
         if totals.get("auto") and totals.get(other):
             note += f"; whole suite auto / {other} = {totals['auto'] / totals[other]:.2f}"
+    if one_lane:
+        note += (f"; with --jobs 1 (one experiment at a time): auto {one_lane['auto']:.1f} s, torch "
+                 f"{one_lane['torch']:.1f} s, auto / torch = {one_lane['auto'] / one_lane['torch']:.2f}")
+        if totals.get("auto"):
+            note += (f"; default auto (side by side) / torch --jobs 1 = "
+                     f"{totals['auto'] / one_lane['torch']:.2f}")
     print()
     print(table)
     print(f"\n{note}")
     save("suite_walltime", {"budget": budget, "threads": a.threads, "totals_s": totals, "pinned_s": pinned,
-                            "auto": auto}, table + "\n\n" + note)
+                            "auto": auto, "one_lane_totals_s": one_lane}, table + "\n\n" + note)
     return 0
 
 
