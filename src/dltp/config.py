@@ -39,10 +39,6 @@ class RunConfig:
             value = list(value)
         return value
 
-    def option(self, name: str, default: Any = None) -> Any:
-        value = self.options.get(name)
-        return default if value is None else value
-
     def pick(self, name: str, full: Any, quick: Any) -> Any:
         """The user's value for ``name`` if given, else ``quick`` or ``full``: for defaults that the lab
         derives itself (a model's or a recipe's); those declared in dltp.registry are read with value()."""
