@@ -120,7 +120,7 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
         os.environ["KERAS_BACKEND"] = backend
         os.environ.update(backends.thread_env(threads))
     backends.skip_tensorflow_seeding()
-    result = _public(registry.runner(unit)(cfg))
+    result = _public(registry.runner(unit)(cfg.for_experiment(unit)))
     result.setdefault("device", backends.device())
     result.setdefault("threads", backends.threads())
     return result
@@ -304,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="experiments run side by side, each in its own process (default: DLTP_JOBS, else "
                           "cores / threads; 1 on a GPU)")
     for name, opt in registry.OPTIONS.items():
-        run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=opt.help)
+        run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=registry.help_text(name))
     run.set_defaults(func=cmd_run)
 
     ui = sub.add_parser("ui", help="MLflow UI on the same tracking store")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from dltp import registry
 
 
 @dataclass
@@ -14,15 +17,32 @@ class RunConfig:
     quick: bool = False  # small budget for smoke runs and CI
     seed: int = 42
     resume: str | None = None  # MLflow run id to continue
-    options: dict[str, Any] = field(default_factory=dict)  # experiment-specific flags
+    options: dict[str, Any] = field(default_factory=dict)  # experiment-specific flags the user gave
+    experiment: str | None = None  # the experiment (or lab) id whose declared defaults apply
 
-    def option(self, name: str, default: Any = None) -> Any:
-        value = self.options.get(name)
-        return default if value is None else value
+    def for_experiment(self, experiment_id: str) -> RunConfig:
+        """This request, for one experiment: value() then reads that experiment's defaults."""
+        return dataclasses.replace(self, experiment=experiment_id)
+
+    def given(self, name: str) -> Any:
+        """The user's value for ``name`` (an option, epochs or batch_size), or None."""
+        return getattr(self, name) if name in registry.COMMON else self.options.get(name)
+
+    def value(self, name: str) -> Any:
+        """The user's value for ``name``, else the default declared in dltp.registry: the running
+        experiment's own, else the option's; the --quick one under --quick. Lists for nargs options."""
+        value = self.given(name)
+        if value is None:
+            value = registry.default(name, self.experiment, self.quick)
+        option = registry.OPTIONS.get(name)
+        if option is not None and option.nargs and value is not None:
+            value = list(value)
+        return value
 
     def pick(self, name: str, full: Any, quick: Any) -> Any:
-        """The user's value for ``name`` if given, else the quick or full default."""
-        value = getattr(self, name, None) if hasattr(self, name) else self.options.get(name)
+        """The user's value for ``name`` if given, else ``quick`` or ``full``: for defaults that the lab
+        derives itself (a model's or a recipe's); those declared in dltp.registry are read with value()."""
+        value = self.given(name)
         if value is not None:
             return value
         return quick if self.quick else full

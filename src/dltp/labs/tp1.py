@@ -22,9 +22,8 @@ from dltp.models.dense import build_dense
 
 EXPERIMENT = "tp1-mnist-dense"
 MODEL_NAME = "mnist-dense"
-# Quick: a fifth of MNIST (all of the 1,797 digits offline), 3 epochs: a curve with 3 points.
+# Quick: a fifth of MNIST (all of the 1,797 digits offline); 3 epochs (dltp.registry): a curve with 3 points.
 QUICK_SUBSET = (12_000, 2_000)
-QUICK_EPOCHS = 3
 # Bins of the per-image mean pixel value (0-255) used by drift monitoring.
 MEAN_PIXEL_EDGES = np.linspace(0.0, 255.0, 52)
 
@@ -68,12 +67,12 @@ def run(cfg: RunConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     data = _dataset(cfg, cfg.dataset)
     params = {
-        "epochs": cfg.pick("epochs", 5, QUICK_EPOCHS),
-        "batch_size": cfg.pick("batch_size", 128, 128),
-        "dropout": float(cfg.option("dropout", 0.2)),
+        "epochs": cfg.value("epochs"),
+        "batch_size": cfg.value("batch_size"),
+        "dropout": cfg.value("dropout"),
         "hidden_units": 512,
         "optimizer": "adam",
-        "learning_rate": float(cfg.option("learning_rate", 1e-3)),
+        "learning_rate": cfg.value("learning_rate"),
         "val_fraction": 0.1,
         "quick": cfg.quick,
     }

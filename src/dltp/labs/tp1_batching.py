@@ -56,7 +56,7 @@ def run(cfg: RunConfig) -> dict:
     x_train, y_train, x_val, y_val = data.train_val_split(0.1)
     x_tr, x_va = flat_pixels(x_train), flat_pixels(x_val[:2000])
     y_va = y_val[:2000]
-    budget = float(cfg.option("budget_s", 3.0 if cfg.quick else 30.0))
+    budget = cfg.value("budget_s")
     if not 0 < budget <= 3600:
         raise DltpError("--budget-s must be between 0 and 3600 seconds")
     params = {"budget_s_per_variant": budget, "optimizer": "sgd", "learning_rate": LEARNING_RATE,

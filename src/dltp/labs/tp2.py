@@ -110,8 +110,8 @@ class Thresholds:
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> "Thresholds":
-        given = cfg.option("val_threshold")
-        t = cls(float(cfg.option("bias_threshold", cls.bias)), float(cfg.option("variance_threshold", cls.variance)),
+        given = cfg.value("val_threshold")
+        t = cls(cfg.value("bias_threshold"), cfg.value("variance_threshold"),
                 float(given if given is not None else cls.val_accuracy), absolute=given is not None)
         for name, value in asdict(t).items():
             if name != "absolute" and not 0.0 <= value <= 1.0:

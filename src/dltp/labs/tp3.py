@@ -38,7 +38,7 @@ def load_data(cfg: RunConfig) -> ImageData:
     data = load_images(cfg.dataset, default="cifar10", quick=cfg.quick)
     if data.x_train.ndim not in (3, 4):
         raise DltpError(f"TP3 needs images; {data.name} has shape {data.x_train.shape[1:]}")
-    limit = cfg.option("train_images")
+    limit = cfg.value("train_images")
     if limit is not None and limit < 20:
         raise DltpError("--train-images must be at least 20")
     if cfg.quick and data.name == "shapes":
@@ -51,7 +51,7 @@ def load_data(cfg: RunConfig) -> ImageData:
 def train_classifier(kind: str, cfg: RunConfig, data: ImageData, parent_run_id: str | None = None) -> dict:
     """Train one model (``cnn`` or ``resnet``) with the recipe of ``cfg``, tracked; its results."""
     keras.utils.set_random_seed(cfg.seed)
-    recipe = recipes.settings(cfg.option("recipe", "original"))
+    recipe = recipes.settings(cfg.value("recipe"))
     params = {**recipe, "model": kind, "epochs": cfg.pick("epochs", recipe["epochs"], QUICK_EPOCHS),
               "batch_size": cfg.pick("batch_size", recipe["batch_size"], recipe["batch_size"]),
               "val_fraction": 0.1, "train_images": len(data.x_train), "quick": cfg.quick}
@@ -130,11 +130,12 @@ def run_lab(cfg: RunConfig) -> dict:
     from dltp.labs import tp3_detection, tp3_style_transfer
 
     data = load_data(cfg)
-    recipe = cfg.option("recipe", "original")
+    recipe = cfg.value("recipe")
     with tracking.run(EXPERIMENT, dltp_id="tp3", run_name=f"tp3-compare-{recipe}-{data.name}",
                       params={"recipe": recipe, "quick": cfg.quick}, data=data, seed=cfg.seed) as parent:
         pid = parent.info.run_id
-        results = {kind: train_classifier(kind, cfg, data, parent_run_id=pid) for kind in BUILDERS}
+        results = {kind: train_classifier(kind, cfg.for_experiment(f"tp3.{kind}"), data, parent_run_id=pid)
+                   for kind in BUILDERS}
         winner = max(results, key=lambda k: results[k]["test_accuracy"])
         table = {k: {key: r[key] for key in ("test_accuracy", "train_accuracy", "val_accuracy", "parameters",
                                              "epoch_time_s", "train_images_per_s", "run_id")}
@@ -147,8 +148,8 @@ def run_lab(cfg: RunConfig) -> dict:
         import mlflow
 
         mlflow.set_tags(mlflow_tags)
-        style = tp3_style_transfer.run(cfg, parent_run_id=pid)
-        detection = tp3_detection.run(cfg, parent_run_id=pid)
+        style = tp3_style_transfer.run(cfg.for_experiment("tp3.style_transfer"), parent_run_id=pid)
+        detection = tp3_detection.run(cfg.for_experiment("tp3.detection"), parent_run_id=pid)
         print(f"TP3 on {data.name} ({recipe} recipe): CNN {results['cnn']['test_accuracy']:.4f} vs "
               f"Mini-ResNet {results['resnet']['test_accuracy']:.4f} -> {TITLES[winner]} wins")
         return result(

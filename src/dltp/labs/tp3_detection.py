@@ -61,13 +61,13 @@ def boxes_figure(x, y, boxes, pred_class, pred_boxes, n: int = 12):
 
 def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
     keras.utils.set_random_seed(cfg.seed)
-    box_weight = float(cfg.option("box_weight", 5.0))
+    box_weight = cfg.value("box_weight")
     if box_weight < 0:
         raise DltpError("--box-weight must be >= 0")
     # Quick: 32×32 images whose object spans 30-80 % of the side (full: 64×64, 16-60 %), 1,500 of them.
     n_train, n_test = (1500, 300) if cfg.quick else (6000, 1000)
     size, radius = (32, (0.15, 0.4)) if cfg.quick else (64, (0.08, 0.3))
-    params = {"epochs": cfg.pick("epochs", 15, 12), "batch_size": cfg.pick("batch_size", 64, 32),
+    params = {"epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"),
               "box_weight": box_weight, "box_loss": "huber(0.1)", "n_train": n_train, "n_test": n_test,
               "image_size": size, "object_radius": radius, "classes": DETECTION_CLASSES, "quick": cfg.quick}
     x_train, y_train, b_train = detection_images(n_train, seed=11, size=size, radius=radius)

@@ -33,7 +33,6 @@ from dltp.models import style
 from dltp.models.gradients import value_and_grad
 
 EXPERIMENT = "tp3-convnets"
-DEFAULT_CONTENT, DEFAULT_STYLE = "chelsea", "immunohistochemistry"
 LEARNING_RATE = 4.0  # Adam step in pixel units (0-255)
 
 
@@ -161,18 +160,15 @@ def figures(content, style_image, generated, history):
 
 def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
     keras.utils.set_random_seed(cfg.seed)
-    # Quick: a 32×32 image (VGG16's smallest input), enough steps to halve the loss.
-    size = int(cfg.option("image_size", 32 if cfg.quick else 256))
-    steps = int(cfg.option("steps", 30 if cfg.quick else 200))
+    size, steps = cfg.value("image_size"), cfg.value("steps")
     if size < 32:
         raise DltpError("--image-size must be at least 32 (VGG16 halves the image five times)")
     if steps < 1:
         raise DltpError("--steps must be at least 1")
-    content_spec = cfg.option("content", DEFAULT_CONTENT)
-    style_spec = cfg.option("style", DEFAULT_STYLE)
+    content_spec, style_spec = cfg.value("content"), cfg.value("style")
     content = load_image(content_spec, size)
     style_image = load_image(style_spec, size)
-    weights, weights_source = resolve_weights(cfg.option("weights"))
+    weights, weights_source = resolve_weights(cfg.value("weights"))
     params = {"content": content_spec, "style": style_spec, "image_size": size, "steps": steps,
               "weights": weights_source, "content_layer": style.CONTENT_LAYER,
               "style_layers": list(style.STYLE_LAYERS), "content_weight": 1.0, "style_weight": 1.0,

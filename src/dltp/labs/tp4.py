@@ -35,11 +35,11 @@ VOLUME_EXPERIMENT = "3D_Volumetric_Analysis"  # the original lab's experiment na
 
 def run_unet(cfg: RunConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
-    variant = cfg.option("variant", "circles")
+    variant = cfg.value("variant")
     if cfg.dataset not in (None, "circles"):
         raise DltpError(f"tp4.unet generates its data (--dataset circles); harder sets: --variant "
                         f"{'/'.join(v for v in VARIANTS if v != 'circles')}")
-    loss_name = cfg.option("loss", "dice")
+    loss_name = cfg.value("loss")
     if loss_name not in LOSSES:
         raise DltpError(f"unknown --loss {loss_name!r}; choose from {', '.join(LOSSES)}")
     # Quick: the same picture at 64×64 (radii scaled), 200 images, 8 epochs: a quarter of the pixels.
@@ -47,11 +47,10 @@ def run_unet(cfg: RunConfig) -> dict:
     data = load_circles(variant, n_train=n_train, n_val=n_val, size=size, seed=cfg.seed)
     params = {
         "variant": variant, "n_train": n_train, "n_val": n_val, **data.settings,
-        "filters": list(cfg.option("filters", (8, 16, 32))), "bottleneck": int(cfg.option("bottleneck", 128)),
+        "filters": cfg.value("filters"), "bottleneck": cfg.value("bottleneck"),
         "loss": loss_name, "optimizer": "adam",
-        # Quick: a larger step, so that 400 steps saturate the predictions (soft Dice follows).
-        "learning_rate": float(cfg.option("learning_rate", 3e-3 if cfg.quick else 1e-3)),
-        "epochs": cfg.pick("epochs", 15, 8), "batch_size": cfg.pick("batch_size", 4, 4), "quick": cfg.quick,
+        "learning_rate": cfg.value("learning_rate"),
+        "epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"), "quick": cfg.quick,
     }
     model = build_unet(data.x_train.shape[1:], params["filters"], params["bottleneck"])
     model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss=LOSSES[loss_name],
@@ -185,10 +184,8 @@ def run_conv3d(cfg: RunConfig) -> dict:
     params = {
         "task": "sphere vs cube", "n_train": n_train, "n_val": n_val, "n_test": n_test, **data.settings,
         "filters": [16, 32], "kernel": 3, "optimizer": "adam",
-        # The original never trained this network. Measured: Adam 1e-3 for 10 epochs leaves it near
-        # chance (val accuracy 0.545); 3e-3 for 20 epochs reaches 0.935 (docs/labs/tp4.md).
-        "learning_rate": float(cfg.option("learning_rate", 3e-3)),
-        "epochs": cfg.pick("epochs", 20, 10), "batch_size": cfg.pick("batch_size", 16, 16), "quick": cfg.quick,
+        "learning_rate": cfg.value("learning_rate"),
+        "epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"), "quick": cfg.quick,
     }
     model = build_conv3d(data.x_train.shape[1:])
     model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss="binary_crossentropy",

@@ -145,8 +145,7 @@ def run(cfg) -> dict:
     from dltp.labs.tp4 import VOLUME_EXPERIMENT
     from dltp.models.conv3d import build_conv3d
 
-    sides = [int(s) for s in cfg.option("sizes", (32, 64) if cfg.quick else (32, 64, 96, 128))]
-    batches = [int(b) for b in cfg.option("batches", (1,) if cfg.quick else (1, 4))]
+    sides, batches = cfg.value("sizes"), cfg.value("batches")
     if any(s < 8 or s % 4 for s in sides):
         raise DltpError("--sizes must be multiples of 4, at least 8 (the network pools twice)")
     if any(b < 1 for b in batches):

@@ -103,20 +103,17 @@ def forecast_figure(series: Series, win: Windows, ar: np.ndarray, tf: np.ndarray
 
 def run(cfg: RunConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
-    input_len = int(cfg.option("input_len", 50))
-    output_len = int(cfg.option("output_len", 10))
-    season = cfg.option("season")
-    if season is not None and int(season) < 1:
+    input_len, output_len, season = cfg.value("input_len"), cfg.value("output_len"), cfg.value("season")
+    if season is not None and season < 1:
         raise DltpError("--season must be at least 1")
-    series = load_series(cfg.option("series"), seed=cfg.seed, season=season)
+    series = load_series(cfg.value("series"), seed=cfg.seed, season=season)
     win = make_windows(series.values, input_len, output_len, name=series.name)
     params = {
         "series": series.name, "series_source": series.source, "series_points": len(series.values),
         "season": series.season, "input_len": input_len, "output_len": output_len,
-        # Quick: 6 epochs with a 3× larger step, enough to beat the seasonal-naive forecast.
-        "epochs": cfg.pick("epochs", 20, 6), "batch_size": cfg.pick("batch_size", 64, 64),
+        "epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"),
         "encoder_units": 64, "decoder_units": 128, "loss": "mse", "optimizer": "adam",
-        "learning_rate": float(cfg.option("learning_rate", 3e-3 if cfg.quick else 1e-3)), "train_windows": len(win.x_train),
+        "learning_rate": cfg.value("learning_rate"), "train_windows": len(win.x_train),
         "test_windows": len(win.x_test), "split_index": win.split, "quick": cfg.quick,
     }
     with tracking.run(EXPERIMENT, dltp_id="tp5.seq2seq", run_name=f"tp5-seq2seq-{series.name}", params=params,

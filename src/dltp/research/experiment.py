@@ -38,7 +38,6 @@ FRAMES, GIVEN, SIZE, LATENT = 50, 10, 64, 64
 PREDICTED = FRAMES - GIVEN
 LAST = 20  # the "MSE over the last 20 frames" of the original proposal
 TAP_T_WINDOW = 10
-DEFAULT_RESULTS_DIR = "dltp-results/research"
 
 # id -> (label, group, builder kind, builder kwargs, description of the knob for the paper)
 VARIANTS: dict[str, dict] = {
@@ -57,7 +56,6 @@ MAIN = [v for v, spec in VARIANTS.items() if spec.get("main")]
 # Training regimes: teacher forcing (one pass on true latents) and the rollout objective
 # (``rollout_steps`` passes through the model's own predictions, models.build_rollout_trainer).
 REGIMES = {"teacher_forcing": "teacher forcing", "rollout": "rollout training"}
-DEFAULT_ROLLOUT_STEPS = 4
 
 
 def architecture() -> dict:
@@ -77,12 +75,12 @@ def settings(cfg: RunConfig) -> dict:
     """The budget: the default configuration (about 15 min on 2 shared CPU cores with jax) or --quick
     (the three main predictors, one seed, both regimes: a smoke run)."""
     s = {
-        "train_sequences": int(cfg.pick("sequences", 600, 120)),
-        "test_sequences": int(cfg.pick("test_sequences", 200, 40)),
-        "seeds": int(cfg.pick("seeds", 3, 1)),
-        "predictor_epochs": int(cfg.pick("epochs", 12, 5)),
-        "batch_size": int(cfg.pick("batch_size", 32, 32)),
-        "ae_epochs": int(cfg.pick("ae_epochs", 6, 3)),
+        "train_sequences": cfg.value("sequences"),
+        "test_sequences": cfg.value("test_sequences"),
+        "seeds": cfg.value("seeds"),
+        "predictor_epochs": cfg.value("epochs"),
+        "batch_size": cfg.value("batch_size"),
+        "ae_epochs": cfg.value("ae_epochs"),
         "ae_frames_per_sequence": 6 if not cfg.quick else 8,
         "classifier_epochs": 3 if not cfg.quick else 2,
         "classifier_frames_per_sequence": 4 if not cfg.quick else 6,
@@ -92,10 +90,10 @@ def settings(cfg: RunConfig) -> dict:
         "frames": FRAMES, "given": GIVEN, "predicted": PREDICTED, "last": LAST, "size": SIZE,
         "latent_dim": LATENT, "tap_t_window": TAP_T_WINDOW, "learning_rate": 1e-3, "quick": cfg.quick,
         "base_seed": cfg.seed,
-        "rollout_steps": int(cfg.pick("rollout_steps", DEFAULT_ROLLOUT_STEPS, DEFAULT_ROLLOUT_STEPS)),
+        "rollout_steps": cfg.value("rollout_steps"),
         "regimes": list(REGIMES),
         "standard_given": protocol.GIVEN, "standard_predicted": protocol.PREDICTED,
-        "standard_test_sequences": int(cfg.pick("test_sequences", 200, 40)),
+        "standard_test_sequences": cfg.value("test_sequences"),
     }
     for key in ("train_sequences", "test_sequences", "seeds", "predictor_epochs", "batch_size", "ae_epochs"):
         if s[key] < 1:
@@ -163,7 +161,7 @@ def _to_uint8(frames: np.ndarray) -> np.ndarray:
 
 def run(cfg: RunConfig) -> dict:
     s = settings(cfg)
-    results_dir = Path(cfg.option("results_dir", DEFAULT_RESULTS_DIR))
+    results_dir = Path(cfg.value("results_dir"))
     data = load_images(cfg.dataset, default="mnist")
     if data.image_shape != (28, 28, 1):
         raise DltpError(f"moving digits need 28×28 grey digits; {data.name} has {data.image_shape}")

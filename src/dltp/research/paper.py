@@ -16,7 +16,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-DEFAULT_RESULTS = "dltp-results/research/results.json"
+from dltp import registry
+
+DEFAULT_RESULTS = f"{registry.OPTIONS['results_dir'].default}/results.json"
 DEFAULT_OUT = "dltp-results/paper"
 TEMPLATES = Path(__file__).parent / "templates"
 LATEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern "

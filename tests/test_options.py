@@ -1,0 +1,65 @@
+"""Option defaults: declared once in dltp.registry, read by the labs through RunConfig.value."""
+
+import pytest
+
+from dltp import cli, registry
+from dltp.config import RunConfig
+from dltp.registry import Default, Experiment
+
+
+def test_every_declared_default_has_the_option_type():
+    declared = [(name, opt.defaults) for name, opt in registry.OPTIONS.items()]
+    declared += [(name, d) for exp in registry.EXPERIMENTS for name, d in exp.defaults.items()]
+    for name, d in declared:
+        opt = registry.OPTIONS.get(name)
+        kind, many = (opt.type, opt.nargs) if opt else (int, None)  # epochs, batch_size
+        for value in (d.pick(False), d.pick(True)):
+            if value is not None:
+                assert all(isinstance(v, kind) for v in (value if many else [value])), (name, value)
+
+
+def test_value_is_the_user_value_then_the_experiment_default_then_the_option_default():
+    unet = RunConfig(experiment="tp4.unet")
+    assert unet.value("learning_rate") == 1e-3 and RunConfig(quick=True, experiment="tp4.unet").value(
+        "learning_rate") == 3e-3
+    assert RunConfig(experiment="tp4.conv3d").value("learning_rate") == 3e-3
+    assert RunConfig(experiment="tp1").value("learning_rate") == registry.OPTIONS["learning_rate"].default
+    assert RunConfig(options={"learning_rate": 0.5}, quick=True, experiment="tp4.unet").value("learning_rate") == 0.5
+    assert RunConfig(experiment="tp1").value("epochs") == 5 and RunConfig(quick=True, experiment="tp1").value(
+        "epochs") == 3
+    assert RunConfig(epochs=7, experiment="tp1").value("epochs") == 7
+    assert RunConfig(quick=True).value("sequences") == 120 and RunConfig().value("sequences") == 600
+    assert RunConfig().value("season") is None
+    filters = RunConfig(experiment="tp4.unet").value("filters")
+    assert filters == [8, 16, 32] and isinstance(filters, list)
+    assert RunConfig().for_experiment("tp3.detection").value("batch_size") == 64
+
+
+def test_a_lab_runner_gets_the_defaults_its_experiments_share():
+    assert RunConfig(experiment="tp2").value("bias_threshold") == 0.90
+    assert RunConfig(experiment="tp3").value("recipe") == "original"
+    with pytest.raises(ValueError, match="differ in the default of epochs"):
+        RunConfig(experiment="tp3").value("epochs")
+    assert RunConfig(experiment="tp3").for_experiment("tp3.detection").value("epochs") == 15
+
+
+def test_an_experiment_cannot_declare_a_default_for_an_option_it_does_not_take():
+    with pytest.raises(ValueError, match="seq_len"):
+        Experiment("x", "x", "x", "x:run", ("dropout",), defaults={"seq_len": 5})
+    assert Experiment("x", "x", "x", "x:run", ("dropout",), defaults={"dropout": 0.1}).defaults == {
+        "dropout": Default(0.1)}
+
+
+def test_help_shows_the_declared_defaults(monkeypatch, capsys):
+    assert registry.help_text("seq_len").endswith("(default 20)")
+    assert "(default 600, --quick 120)" in registry.help_text("sequences")
+    lr = registry.help_text("learning_rate")
+    assert "default 0.001" in lr and "tp4.conv3d, tp5.attention: 0.003" in lr
+    assert "tp4.unet, tp5.seq2seq: 0.001, --quick 0.003" in lr
+    assert "98 %% " in registry.help_text("val_threshold")
+    monkeypatch.setitem(registry.OPTIONS, "zzz", registry.Option("--zzz", int, "a 5 % thing", default=5))
+    assert registry.help_text("zzz") == "a 5 %% thing (default 5)"
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 0 and "a 5 % thing (default 5)" in out and "sentence length (default 20)" in out
