@@ -22,11 +22,11 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from dltp.errors import DltpError
+from dltp.models.optimizers import OPTIMIZERS
 
 SPEC_KEY = "__spec__"
 CLAIMS_TABLE = "dltp_sweep_claims"
 MLFLOW_EXPERIMENT = "tp2-sweep"
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
 
 # --------------------------------------------------------------------------------------------
