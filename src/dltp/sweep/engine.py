@@ -386,13 +386,9 @@ def bind_backend(args) -> str:
 
 def main(args) -> int:
     from dltp import tracking
+    from dltp.config import require_at_least_one
 
-    if args.workers < 1:
-        raise DltpError("--workers must be at least 1")
-    for name in ("epochs", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
+    require_at_least_one(workers=args.workers, epochs=args.epochs, batch_size=args.batch_size)
     grid = parse_grid(args.grid)
     backend = bind_backend(args)
     if args.dataset:  # a named dataset that is missing is an error before anything is written
