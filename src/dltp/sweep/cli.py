@@ -9,7 +9,7 @@ every trial is an MLflow run. Heavy imports happen inside ``main``.
 
 from __future__ import annotations
 
-DEFAULT_GRID = ["optimizer=sgd,rmsprop,adam"]
+from dltp.sweep.grid import DEFAULT_GRID
 DEFAULT_STORAGE = "sqlite:///optuna.db"
 
 

@@ -1,18 +1,12 @@
 """The sweep engine: an Optuna study over a grid of TP2 models, each point trained exactly once.
 
-Optuna's GridSampler alone can hand the same point to two workers that ask at the same moment,
-and a WAITING-trial queue is only claimed atomically where the database honours SELECT … FOR
-UPDATE (not SQLite). So points are *claimed* here through a small table next to Optuna's, in the
-same database, whose primary key is (study, point): the INSERT that wins is the only one, on
-SQLite and PostgreSQL alike. The same table fixes the study's grid once (its ``__spec__`` row):
-a process that brings another grid, or another training budget, is refused before it writes
-anything. A claimed point becomes an Optuna trial (RUNNING, then COMPLETE with the validation
-accuracy, or FAIL) and an MLflow run in the experiment ``tp2-sweep``.
+Each worker claims grid points (``dltp.sweep.claims``) until none is left. A claimed point becomes
+an Optuna trial (RUNNING, then COMPLETE with the validation accuracy, or FAIL) and an MLflow run
+in the experiment ``tp2-sweep``.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import multiprocessing
 import os
@@ -22,193 +16,11 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from dltp.errors import DltpError
-from dltp.models.optimizers import OPTIMIZERS
+from dltp.sweep.claims import SPEC_KEY, Claims, open_storage, redact
+from dltp.sweep.grid import grid_points, parse_grid, point_key
 
-SPEC_KEY = "__spec__"
-CLAIMS_TABLE = "dltp_sweep_claims"
 MLFLOW_EXPERIMENT = "tp2-sweep"
 
-
-# --------------------------------------------------------------------------------------------
-# The grid
-# --------------------------------------------------------------------------------------------
-
-def _float(key, low, high, *, low_open=False, high_open=False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise DltpError(f"grid key {key}: {text!r} is not a number") from None
-        if value < low or value > high or (low_open and value == low) or (high_open and value == high):
-            raise DltpError(f"grid key {key}: {value} is outside {'(' if low_open else '['}{low}, "
-                            f"{high}{')' if high_open else ']'}")
-        return value
-    return parse
-
-
-def _optimizer(text: str) -> str:
-    if text.lower() not in OPTIMIZERS:
-        raise DltpError(f"unknown optimizer {text!r} in the grid; choose among {', '.join(OPTIMIZERS)}")
-    return text.lower()
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes", "on"):
-        return True
-    if text.lower() in ("false", "0", "no", "off"):
-        return False
-    raise DltpError(f"grid key batch_norm: {text!r} is not true/false")
-
-
-GRID_KEYS = {
-    "optimizer": _optimizer,
-    "dropout": _float("dropout", 0.0, 1.0, high_open=True),
-    "l2": _float("l2", 0.0, 1.0),
-    "learning_rate": _float("learning_rate", 0.0, 10.0, low_open=True),
-    "batch_norm": _bool,
-}
-
-
-def parse_grid(items: list[str] | None) -> dict[str, list]:
-    """``["optimizer=sgd,adam", "dropout=0.2,0.5"]`` → ``{"optimizer": [...], "dropout": [...]}``."""
-    from dltp.sweep.cli import DEFAULT_GRID
-
-    items = DEFAULT_GRID if items is None else [i for i in items if i.strip()]
-    if not items:
-        raise DltpError("empty grid: give at least one KEY=V1,V2, e.g. --grid optimizer=sgd,rmsprop,adam")
-    grid: dict[str, list] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep:
-            raise DltpError(f"grid item {item!r} is not KEY=V1,V2")
-        if key not in GRID_KEYS:
-            raise DltpError(f"unknown grid key {key!r}; known keys: {', '.join(GRID_KEYS)}")
-        if key in grid:
-            raise DltpError(f"grid key {key!r} is given twice")
-        parsed = [GRID_KEYS[key](v.strip()) for v in values.split(",") if v.strip()]
-        if not parsed:
-            raise DltpError(f"grid key {key!r} has no values (empty grid)")
-        grid[key] = list(dict.fromkeys(parsed))
-    return grid
-
-
-def grid_points(grid: dict[str, list]) -> list[dict]:
-    keys = list(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
-
-
-def point_key(point: dict) -> str:
-    return json.dumps(point, sort_keys=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Storage: Optuna's database plus the claims table
-# --------------------------------------------------------------------------------------------
-
-def redact(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
-
-
-def sqlalchemy_url(url: str) -> str:
-    """PostgreSQL through psycopg2 (the project's dependency), whatever SQLAlchemy's default driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
-def _engine_kwargs(url: str) -> dict:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 60}}
-    if url.startswith("postgresql"):
-        return {"connect_args": {"connect_timeout": 10}}
-    return {}
-
-
-def open_storage(url: str):
-    """Optuna's RDBStorage for ``url``; an unreachable or invalid URL is a DltpError."""
-    import optuna
-
-    if not url.startswith(("sqlite:", "postgresql", "mysql")):
-        raise DltpError(f"unsupported --storage {redact(url)!r}: use sqlite:///FILE or postgresql://USER@HOST/DB")
-    import sqlalchemy.exc
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for attempt in range(3):
-        try:
-            return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
-        except sqlalchemy.exc.IntegrityError:
-            # Workers started together race to create Optuna's tables; PostgreSQL lets one win
-            # and fails the others' CREATE. The tables exist then: open them again.
-            if attempt == 2:
-                raise DltpError(f"cannot create the study tables in {redact(url)}") from None
-            time.sleep(1.0 + attempt)
-        except Exception as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
-
-
-class Claims:
-    """Rows (study, point) with a primary key: inserting one is claiming it, exactly once."""
-
-    def __init__(self, url: str):
-        import sqlalchemy as sa
-
-        self.sa = sa
-        self.engine = sa.create_engine(sqlalchemy_url(url), **_engine_kwargs(url))
-        meta = sa.MetaData()
-        self.table = sa.Table(
-            CLAIMS_TABLE, meta,
-            sa.Column("study", sa.String(512), primary_key=True),
-            sa.Column("point", sa.String(1024), primary_key=True),
-            sa.Column("owner", sa.String(256), nullable=False),
-            sa.Column("detail", sa.Text, nullable=True),
-            sa.Column("claimed_at", sa.Float, nullable=False),
-        )
-        for attempt in range(5):  # several processes may create it at the same moment
-            try:
-                meta.create_all(self.engine, checkfirst=True)
-                break
-            except sa.exc.SQLAlchemyError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-
-    def claim(self, study: str, point: str, owner: str, detail: str | None = None) -> bool:
-        sa = self.sa
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(self.table.insert().values(study=study, point=point, owner=owner, detail=detail,
-                                                        claimed_at=time.time()))
-            return True
-        except sa.exc.IntegrityError:
-            return False
-
-    def get(self, study: str, point: str):
-        t = self.table
-        with self.engine.connect() as conn:
-            return conn.execute(self.sa.select(t.c.owner, t.c.detail).where(
-                (t.c.study == study) & (t.c.point == point))).first()
-
-    def count(self, study: str) -> int:
-        t = self.table
-        with self.engine.connect() as conn:
-            return conn.execute(self.sa.select(self.sa.func.count()).select_from(t).where(
-                (t.c.study == study) & (t.c.point != SPEC_KEY))).scalar_one()
-
-    def dispose(self):
-        self.engine.dispose()
-
-
-# --------------------------------------------------------------------------------------------
-# Settings, setup, workers
-# --------------------------------------------------------------------------------------------
 
 @dataclass
 class Settings:
