@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 
-DEFAULT_MODEL = "models:/mnist-dense@champion"  # = dltp.serve.model.DEFAULT_MODEL
+from dltp.serve import DEFAULT_MODEL
 
 
 def add_arguments(parser) -> None:
