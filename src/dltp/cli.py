@@ -128,7 +128,7 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
 
 def cmd_run(args) -> int:
     from dltp import backends, child, lanes
-    from dltp.config import RunConfig
+    from dltp.config import RunConfig, require_at_least_one
 
     units = list(dict.fromkeys(unit for target in args.targets for unit in registry.plan(target)))
     name = " ".join(args.targets)
@@ -140,10 +140,7 @@ def cmd_run(args) -> int:
     if unknown:
         flags = ", ".join(registry.OPTIONS[n].flag for n in unknown)
         raise DltpError(f"{flags} does not apply to {name}")
-    for option in ("epochs", "batch_size"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise DltpError(f"--{option.replace('_', '-')} must be at least 1")
+    require_at_least_one(epochs=args.epochs, batch_size=args.batch_size)
     threads = backends.resolve_threads(args.threads)
     choices = {unit: _backend_for(unit, args) for unit in units}  # every bad name fails before any training
     jobs = 1 if child.is_child() else lanes.resolve_jobs(args.jobs, threads, len(units))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dltp import registry
+from dltp.errors import DltpError
 
 
 @dataclass
@@ -46,3 +47,11 @@ class RunConfig:
         if value is not None:
             return value
         return quick if self.quick else full
+
+
+def require_at_least_one(**flags: int | None) -> None:
+    """Refuse a count flag set below 1: ``require_at_least_one(epochs=0)`` raises "--epochs must be at
+    least 1". A flag left out (None) takes its default later and is not checked."""
+    for name, value in flags.items():
+        if value is not None and value < 1:
+            raise DltpError(f"--{name.replace('_', '-')} must be at least 1")

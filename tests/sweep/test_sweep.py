@@ -20,6 +20,8 @@ from mlflow.tracking import MlflowClient
 from conftest import require_system, unused_port, write_mnist_idx
 from dltp import cli
 from dltp.sweep import engine
+from dltp.sweep.claims import Claims
+from dltp.sweep.grid import grid_points, parse_grid, point_key
 
 
 def no_sweep_runs(uri):
@@ -66,13 +68,13 @@ def test_a_study_created_with_another_grid_is_refused(capsys, mlflow_store):
 
 
 def _race(url, points, queue):
-    claims = engine.Claims(url)
+    claims = Claims(url)
     queue.put([p for p in points if claims.claim("race", p, str(os.getpid()))])
 
 
 def test_claims_are_exclusive_across_processes(tmp_path):
     url = f"sqlite:///{tmp_path / 'claims.db'}"
-    engine.Claims(url).dispose()
+    Claims(url).dispose()
     points = [f"p{i}" for i in range(40)]
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -92,8 +94,8 @@ def small_mnist():
 
 def check_study(summary, expected_points):
     assert summary["points"] == len(expected_points) and summary["complete"] == len(expected_points)
-    params = [engine.point_key(t["params"]) for t in summary["trials"]]
-    assert sorted(params) == sorted(engine.point_key(p) for p in expected_points)  # each exactly once
+    params = [point_key(t["params"]) for t in summary["trials"]]
+    assert sorted(params) == sorted(point_key(p) for p in expected_points)  # each exactly once
     assert all(t["state"] == "COMPLETE" and t["mlflow_run_id"] for t in summary["trials"])
 
 
@@ -103,7 +105,7 @@ def test_local_workers_share_a_sqlite_study(capsys, mlflow_store, small_mnist):
     out = capsys.readouterr().out
     assert code == 0, out
     summary = json.loads(out.strip().splitlines()[-1])
-    check_study(summary, engine.grid_points({"optimizer": ["sgd", "adam"]}))
+    check_study(summary, grid_points({"optimizer": ["sgd", "adam"]}))
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name(engine.MLFLOW_EXPERIMENT).experiment_id])
     assert sorted(r.info.run_id for r in runs) == sorted(t["mlflow_run_id"] for t in summary["trials"])
@@ -199,7 +201,7 @@ def test_two_processes_share_a_postgres_study_and_one_mlflow_server(postgres, ml
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, out + err
     summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
-    points = engine.grid_points(engine.parse_grid(grid))
+    points = grid_points(parse_grid(grid))
     # Whichever process exited last saw every trial finished; the other may have left while one still ran.
     check_study(max(summaries, key=lambda s: s["complete"]), points)
     ran = sorted(n for s in summaries for n in s["ran_here"])
@@ -210,5 +212,5 @@ def test_two_processes_share_a_postgres_study_and_one_mlflow_server(postgres, ml
     exp = client.get_experiment_by_name(engine.MLFLOW_EXPERIMENT)
     runs = client.search_runs([exp.experiment_id])
     assert len(runs) == len(points) and all(r.info.status == "FINISHED" for r in runs)
-    assert sorted(r.data.tags["sweep.point"] for r in runs) == sorted(engine.point_key(p) for p in points)
+    assert sorted(r.data.tags["sweep.point"] for r in runs) == sorted(point_key(p) for p in points)
     assert {a.path for a in client.list_artifacts(runs[0].info.run_id)} >= {"diagnosis.md", "training_curves.png"}

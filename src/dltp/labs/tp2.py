@@ -38,6 +38,7 @@ from dltp.errors import DltpError
 from dltp.labs import targets
 from dltp.labs.common import evaluate_classifier, flat_pixels, result, tag_target
 from dltp.models.dense import build_dense
+from dltp.models.optimizers import OPTIMIZERS
 
 EXPERIMENT = "tp2-diagnose-improve"
 # Quick: a small problem with the full epochs. 600 training images are few enough for the
@@ -49,8 +50,6 @@ BATCH_SIZE = 128
 # BatchNorm's question on any dataset: the epochs each model needs to reach this share of the
 # better model's best validation accuracy (--val-threshold gives the original absolute 0.975 instead).
 RELATIVE_LEVEL = 0.98
-
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
 
 def make_optimizer(name: str, learning_rate: float | None = None):

@@ -121,7 +121,7 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         predicted = probabilities.argmax(axis=1)
         probs = probabilities.astype(float).tolist()
         if batch:
-            return jsonify(predictions=[int(p) for p in predicted], probabilities=probs)
+            return jsonify(predictions=[int(digit) for digit in predicted], probabilities=probs)
         body = {"prediction": int(predicted[0]), "probabilities": probs}
         if picture:  # what the model saw, for the drawing page
             body["input"] = pixels[0].reshape(28, 28).astype(int).tolist()

@@ -9,7 +9,7 @@ import os
 import sys
 import tempfile
 
-DEFAULT_MODEL = "models:/mnist-dense@champion"  # = dltp.serve.model.DEFAULT_MODEL
+from dltp.serve import DEFAULT_MODEL
 
 
 def add_arguments(parser) -> None:
@@ -31,6 +31,7 @@ def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
 
 
 def main(args) -> int:
+    from dltp.config import require_at_least_one
     from dltp.errors import DltpError
     from dltp.serve import model
 
@@ -39,8 +40,7 @@ def main(args) -> int:
         print(f"exported {args.model} to {path}")
         return 0
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
-    if workers < 1:
-        raise DltpError("--workers must be at least 1")
+    require_at_least_one(workers=workers)
     if not 0 < args.port < 65536:
         raise DltpError("--port must be between 1 and 65535")
     # Resolve (download) the model once here, so that a wrong URI is a clear error and the

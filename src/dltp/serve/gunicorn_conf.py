@@ -45,9 +45,9 @@ def on_starting(server):
     if os.environ.get("DLTP_MODEL_PATH"):
         return
     from dltp.errors import DltpError
-    from dltp.serve import model
+    from dltp.serve import DEFAULT_MODEL, model
 
-    source = os.environ.get("DLTP_MODEL", model.DEFAULT_MODEL)
+    source = os.environ.get("DLTP_MODEL", DEFAULT_MODEL)
     if model.is_local(source):
         return
     try:

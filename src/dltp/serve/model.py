@@ -27,7 +27,6 @@ import numpy as np
 
 from dltp.errors import DltpError
 
-DEFAULT_MODEL = "models:/mnist-dense@champion"
 MODEL_FILE = "model.keras"
 MLMODEL_FILE = "MLmodel"
 REFERENCE_FILE = "reference_stats.json"

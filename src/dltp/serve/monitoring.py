@@ -32,7 +32,8 @@ MEAN_PIXEL_BUCKETS = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 80, 100, 128, 160, 
 METRICS = {
     "dltp_http_requests_total": ("counter", "HTTP requests by endpoint, method and status code"),
     "dltp_http_request_duration_seconds": ("histogram", "time to answer a request, by endpoint"),
-    "dltp_http_errors_total": ("counter", "error responses by endpoint and reason (bad_json, out_of_range, ..., internal)"),
+    "dltp_http_errors_total": ("counter",
+                               "error responses by endpoint and reason (bad_json, out_of_range, ..., internal)"),
     "dltp_predictions_total": ("counter", "predicted digits, by class"),
     "dltp_prediction_confidence": ("histogram", "probability of the predicted class"),
     "dltp_input_mean_pixel": ("histogram", "mean pixel value (0-255) of each input image"),
@@ -127,30 +128,32 @@ class Monitor:
                  drift_threshold: float = 0.25):
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-        self.registry = CollectorRegistry()
-        r = self.registry
-        d = {name: desc for name, (_, desc) in METRICS.items()}
-        self.requests = Counter("dltp_http_requests", d["dltp_http_requests_total"],
-                                ["endpoint", "method", "status"], registry=r)
-        self.latency = Histogram("dltp_http_request_duration_seconds", d["dltp_http_request_duration_seconds"],
-                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
-        self.errors = Counter("dltp_http_errors", d["dltp_http_errors_total"], ["endpoint", "reason"], registry=r)
-        self.predictions = Counter("dltp_predictions", d["dltp_predictions_total"], ["digit"], registry=r)
-        self.confidence = Histogram("dltp_prediction_confidence", d["dltp_prediction_confidence"],
-                                    buckets=CONFIDENCE_BUCKETS, registry=r)
-        self.mean_pixel = Histogram("dltp_input_mean_pixel", d["dltp_input_mean_pixel"],
-                                    buckets=MEAN_PIXEL_BUCKETS, registry=r)
-        self.drift_psi = Gauge("dltp_input_drift_psi", d["dltp_input_drift_psi"], registry=r,
+        self.registry = registry = CollectorRegistry()
+        help_text = {name: description for name, (_, description) in METRICS.items()}
+        self.requests = Counter("dltp_http_requests", help_text["dltp_http_requests_total"],
+                                ["endpoint", "method", "status"], registry=registry)
+        self.latency = Histogram("dltp_http_request_duration_seconds",
+                                 help_text["dltp_http_request_duration_seconds"],
+                                 ["endpoint"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.errors = Counter("dltp_http_errors", help_text["dltp_http_errors_total"], ["endpoint", "reason"],
+                              registry=registry)
+        self.predictions = Counter("dltp_predictions", help_text["dltp_predictions_total"], ["digit"],
+                                   registry=registry)
+        self.confidence = Histogram("dltp_prediction_confidence", help_text["dltp_prediction_confidence"],
+                                    buckets=CONFIDENCE_BUCKETS, registry=registry)
+        self.mean_pixel = Histogram("dltp_input_mean_pixel", help_text["dltp_input_mean_pixel"],
+                                    buckets=MEAN_PIXEL_BUCKETS, registry=registry)
+        self.drift_psi = Gauge("dltp_input_drift_psi", help_text["dltp_input_drift_psi"], registry=registry,
                                multiprocess_mode="livemax")
-        self.drift_alert = Gauge("dltp_input_drift_alert", d["dltp_input_drift_alert"], registry=r,
+        self.drift_alert = Gauge("dltp_input_drift_alert", help_text["dltp_input_drift_alert"], registry=registry,
                                  multiprocess_mode="livemax")
-        self.drift_images = Gauge("dltp_input_drift_window_images", d["dltp_input_drift_window_images"],
-                                  registry=r, multiprocess_mode="livesum")
-        self.model_info = Gauge("dltp_model_info", d["dltp_model_info"], ["source", "forward", "backend"],
-                                registry=r, multiprocess_mode="livemax")
-        self.memory = Gauge("dltp_process_resident_memory_bytes", d["dltp_process_resident_memory_bytes"],
-                            registry=r, multiprocess_mode="livesum")
-        self.cpu = Gauge("dltp_process_cpu_seconds", d["dltp_process_cpu_seconds"], registry=r,
+        self.drift_images = Gauge("dltp_input_drift_window_images", help_text["dltp_input_drift_window_images"],
+                                  registry=registry, multiprocess_mode="livesum")
+        self.model_info = Gauge("dltp_model_info", help_text["dltp_model_info"], ["source", "forward", "backend"],
+                                registry=registry, multiprocess_mode="livemax")
+        self.memory = Gauge("dltp_process_resident_memory_bytes", help_text["dltp_process_resident_memory_bytes"],
+                            registry=registry, multiprocess_mode="livesum")
+        self.cpu = Gauge("dltp_process_cpu_seconds", help_text["dltp_process_cpu_seconds"], registry=registry,
                          multiprocess_mode="livesum")
         self.drift = Drift(reference, drift_window, drift_min_images, drift_threshold)
         self._drift_unscored = True  # until the first score: score as soon as min_images are in

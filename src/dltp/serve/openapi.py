@@ -31,8 +31,8 @@ def openapi_document() -> dict:
         text = {400: "bad input (the message says what to fix)", 405: "wrong method",
                 413: f"body larger than {MAX_BODY_BYTES} bytes", 415: "unsupported content type",
                 503: "no model loaded"}
-        return {str(c): {"description": text[c], "content": {"application/json": {"schema": error}}}
-                for c in codes}
+        return {str(code): {"description": text[code], "content": {"application/json": {"schema": error}}}
+                for code in codes}
 
     def plain(description, schema=None, media="application/json"):
         return {"200": {"description": description,

@@ -2,8 +2,9 @@
 
 import os
 
+from dltp.serve import DEFAULT_MODEL
 from dltp.serve.app import create_app
-from dltp.serve.model import DEFAULT_MODEL, load
+from dltp.serve.model import load
 
 _source = os.environ.get("DLTP_MODEL", DEFAULT_MODEL)
 app = create_app(load(os.environ.get("DLTP_MODEL_PATH") or _source, label=_source),

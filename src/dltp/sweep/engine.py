@@ -1,217 +1,37 @@
 """The sweep engine: an Optuna study over a grid of TP2 models, each point trained exactly once.
 
-Optuna's GridSampler alone can hand the same point to two workers that ask at the same moment,
-and a WAITING-trial queue is only claimed atomically where the database honours SELECT … FOR
-UPDATE (not SQLite). So points are *claimed* here through a small table next to Optuna's, in the
-same database, whose primary key is (study, point): the INSERT that wins is the only one, on
-SQLite and PostgreSQL alike. The same table fixes the study's grid once (its ``__spec__`` row):
-a process that brings another grid, or another training budget, is refused before it writes
-anything. A claimed point becomes an Optuna trial (RUNNING, then COMPLETE with the validation
-accuracy, or FAIL) and an MLflow run in the experiment ``tp2-sweep``.
+Each worker claims grid points (``dltp.sweep.claims``) until none is left. A claimed point becomes
+an Optuna trial (RUNNING, then COMPLETE with the validation accuracy, or FAIL) and an MLflow run
+in the experiment ``tp2-sweep``. The engine takes plain values (``Settings``) and returns
+dataclasses; what it has to say while it trains goes to a ``Progress``, and ``dltp.sweep.cli``
+prints it all.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import multiprocessing
 import os
 import socket
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
 from dltp.errors import DltpError
+from dltp.sweep.claims import SPEC_KEY, Claims, open_storage, redact
+from dltp.sweep.grid import grid_points, point_key
 
-SPEC_KEY = "__spec__"
-CLAIMS_TABLE = "dltp_sweep_claims"
 MLFLOW_EXPERIMENT = "tp2-sweep"
-OPTIMIZERS = ("sgd", "rmsprop", "adam")
+TRIAL_EPOCHS = 10  # per trial, unless --epochs says otherwise
+QUICK_TRIAL_EPOCHS = 1  # per trial under --quick
+# The environment a worker process takes from the command (it binds keras and finds the data).
+WORKER_ENV = ("KERAS_BACKEND", "DLTP_DATA_DIR", "DLTP_THREADS")
+# A trial's figures kept on the Optuna trial beside its value, the validation accuracy.
+TRIAL_ATTRS = ("test_accuracy", "train_accuracy", "gap", "epoch_time_s")
 
-
-# --------------------------------------------------------------------------------------------
-# The grid
-# --------------------------------------------------------------------------------------------
-
-def _float(key, low, high, *, low_open=False, high_open=False):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise DltpError(f"grid key {key}: {text!r} is not a number") from None
-        if value < low or value > high or (low_open and value == low) or (high_open and value == high):
-            raise DltpError(f"grid key {key}: {value} is outside {'(' if low_open else '['}{low}, "
-                            f"{high}{')' if high_open else ']'}")
-        return value
-    return parse
-
-
-def _optimizer(text: str) -> str:
-    if text.lower() not in OPTIMIZERS:
-        raise DltpError(f"unknown optimizer {text!r} in the grid; choose among {', '.join(OPTIMIZERS)}")
-    return text.lower()
-
-
-def _bool(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes", "on"):
-        return True
-    if text.lower() in ("false", "0", "no", "off"):
-        return False
-    raise DltpError(f"grid key batch_norm: {text!r} is not true/false")
-
-
-GRID_KEYS = {
-    "optimizer": _optimizer,
-    "dropout": _float("dropout", 0.0, 1.0, high_open=True),
-    "l2": _float("l2", 0.0, 1.0),
-    "learning_rate": _float("learning_rate", 0.0, 10.0, low_open=True),
-    "batch_norm": _bool,
-}
-
-
-def parse_grid(items: list[str] | None) -> dict[str, list]:
-    """``["optimizer=sgd,adam", "dropout=0.2,0.5"]`` → ``{"optimizer": [...], "dropout": [...]}``."""
-    from dltp.sweep.cli import DEFAULT_GRID
-
-    items = DEFAULT_GRID if items is None else [i for i in items if i.strip()]
-    if not items:
-        raise DltpError("empty grid: give at least one KEY=V1,V2, e.g. --grid optimizer=sgd,rmsprop,adam")
-    grid: dict[str, list] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep:
-            raise DltpError(f"grid item {item!r} is not KEY=V1,V2")
-        if key not in GRID_KEYS:
-            raise DltpError(f"unknown grid key {key!r}; known keys: {', '.join(GRID_KEYS)}")
-        if key in grid:
-            raise DltpError(f"grid key {key!r} is given twice")
-        parsed = [GRID_KEYS[key](v.strip()) for v in values.split(",") if v.strip()]
-        if not parsed:
-            raise DltpError(f"grid key {key!r} has no values (empty grid)")
-        grid[key] = list(dict.fromkeys(parsed))
-    return grid
-
-
-def grid_points(grid: dict[str, list]) -> list[dict]:
-    keys = list(grid)
-    return [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
-
-
-def point_key(point: dict) -> str:
-    return json.dumps(point, sort_keys=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Storage: Optuna's database plus the claims table
-# --------------------------------------------------------------------------------------------
-
-def redact(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url.split("@")[-1]
-
-
-def sqlalchemy_url(url: str) -> str:
-    """PostgreSQL through psycopg2 (the project's dependency), whatever SQLAlchemy's default driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
-    return url
-
-
-def _engine_kwargs(url: str) -> dict:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 60}}
-    if url.startswith("postgresql"):
-        return {"connect_args": {"connect_timeout": 10}}
-    return {}
-
-
-def open_storage(url: str):
-    """Optuna's RDBStorage for ``url``; an unreachable or invalid URL is a DltpError."""
-    import optuna
-
-    if not url.startswith(("sqlite:", "postgresql", "mysql")):
-        raise DltpError(f"unsupported --storage {redact(url)!r}: use sqlite:///FILE or postgresql://USER@HOST/DB")
-    import sqlalchemy.exc
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for attempt in range(3):
-        try:
-            return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
-        except sqlalchemy.exc.IntegrityError:
-            # Workers started together race to create Optuna's tables; PostgreSQL lets one win
-            # and fails the others' CREATE. The tables exist then: open them again.
-            if attempt == 2:
-                raise DltpError(f"cannot create the study tables in {redact(url)}") from None
-            time.sleep(1.0 + attempt)
-        except Exception as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
-
-
-class Claims:
-    """Rows (study, point) with a primary key: inserting one is claiming it, exactly once."""
-
-    def __init__(self, url: str):
-        import sqlalchemy as sa
-
-        self.sa = sa
-        self.engine = sa.create_engine(sqlalchemy_url(url), **_engine_kwargs(url))
-        meta = sa.MetaData()
-        self.table = sa.Table(
-            CLAIMS_TABLE, meta,
-            sa.Column("study", sa.String(512), primary_key=True),
-            sa.Column("point", sa.String(1024), primary_key=True),
-            sa.Column("owner", sa.String(256), nullable=False),
-            sa.Column("detail", sa.Text, nullable=True),
-            sa.Column("claimed_at", sa.Float, nullable=False),
-        )
-        for attempt in range(5):  # several processes may create it at the same moment
-            try:
-                meta.create_all(self.engine, checkfirst=True)
-                break
-            except sa.exc.SQLAlchemyError:
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-
-    def claim(self, study: str, point: str, owner: str, detail: str | None = None) -> bool:
-        sa = self.sa
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(self.table.insert().values(study=study, point=point, owner=owner, detail=detail,
-                                                        claimed_at=time.time()))
-            return True
-        except sa.exc.IntegrityError:
-            return False
-
-    def get(self, study: str, point: str):
-        t = self.table
-        with self.engine.connect() as conn:
-            return conn.execute(self.sa.select(t.c.owner, t.c.detail).where(
-                (t.c.study == study) & (t.c.point == point))).first()
-
-    def count(self, study: str) -> int:
-        t = self.table
-        with self.engine.connect() as conn:
-            return conn.execute(self.sa.select(self.sa.func.count()).select_from(t).where(
-                (t.c.study == study) & (t.c.point != SPEC_KEY))).scalar_one()
-
-    def dispose(self):
-        self.engine.dispose()
-
-
-# --------------------------------------------------------------------------------------------
-# Settings, setup, workers
-# --------------------------------------------------------------------------------------------
 
 @dataclass
 class Settings:
+    """Everything a worker needs, in plain values (a spawned worker process gets a copy)."""
+
     storage: str
     study: str
     grid: dict
@@ -225,39 +45,102 @@ class Settings:
 
     def spec(self) -> dict:
         """What must match for two processes to share the study."""
-        return {"grid": {k: list(v) for k, v in sorted(self.grid.items())},
+        return {"grid": {key: list(values) for key, values in sorted(self.grid.items())},
                 "budget": {"epochs": self.epochs, "batch_size": self.batch_size, "dataset": self.dataset,
                            "quick": self.quick, "seed": self.seed}}
 
 
+class Progress:
+    """What the engine reports while it trains; this base class says nothing."""
+
+    def trial_started(self, owner: str, number: int, point: dict) -> None:
+        pass
+
+    def trial_failed(self, owner: str, number: int, error: Exception) -> None:
+        pass
+
+
+@dataclass
+class Outcome:
+    """The trials that ran and failed here, and why a worker stopped early (one worker's or several's)."""
+
+    ran: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def merge(cls, outcomes: list[Outcome]) -> Outcome:
+        return cls(ran=sorted(number for outcome in outcomes for number in outcome.ran),
+                   failed=sorted(number for outcome in outcomes for number in outcome.failed),
+                   errors=[error for outcome in outcomes for error in outcome.errors])
+
+
+@dataclass
+class TrialRecord:
+    number: int
+    state: str  # Optuna's: RUNNING, COMPLETE, FAIL
+    params: dict
+    val_accuracy: float | None
+    test_accuracy: float | None
+    mlflow_run_id: str | None
+    owner: str | None
+
+
+@dataclass
+class StudySummary:
+    """The study's trials, its best one, and what this process's workers did."""
+
+    study: str
+    storage: str  # the URL without its password
+    points: int
+    trials: list[TrialRecord]
+    complete: int
+    best: TrialRecord | None
+    ran_here: list[int]
+    failed_here: list[int]
+
+    def as_dict(self) -> dict:
+        """The ``dltp sweep --json`` document; ``experiment`` names the command, as ``dltp run --json`` does."""
+        return {"experiment": "sweep", **asdict(self)}
+
+
 def owner() -> str:
+    """This process's name in the claims table and on its trials."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def setup(s: Settings):
-    """Open (or create) the study and fix or check its grid. Returns (storage, study)."""
+def inherited_env() -> dict[str, str]:
+    """The variables of ``WORKER_ENV`` set in this process, for ``Settings.env``."""
+    return {name: os.environ[name] for name in WORKER_ENV if name in os.environ}
+
+
+def setup(settings: Settings):
+    """Open (or create) the study and fix its grid and budget, or check them against the ones it was
+    created with. Returns Optuna's storage."""
     import optuna
 
-    storage = open_storage(s.storage)
-    study = optuna.create_study(study_name=s.study, storage=storage, direction="maximize", load_if_exists=True)
-    claims = Claims(s.storage)
+    storage = open_storage(settings.storage)
+    study = optuna.create_study(study_name=settings.study, storage=storage, direction="maximize",
+                                load_if_exists=True)
+    spec_json = json.dumps(settings.spec(), sort_keys=True)
+    requested = json.loads(spec_json)
+    claims = Claims(settings.storage)
     try:
-        spec = json.dumps(s.spec(), sort_keys=True)
-        if claims.claim(s.study, SPEC_KEY, owner(), spec):
-            study.set_user_attr("dltp.grid", s.spec()["grid"])
-            study.set_user_attr("dltp.budget", s.spec()["budget"])
+        if claims.claim(settings.study, SPEC_KEY, owner(), spec_json):
+            study.set_user_attr("dltp.grid", requested["grid"])
+            study.set_user_attr("dltp.budget", requested["budget"])
         else:
-            existing = json.loads(claims.get(s.study, SPEC_KEY).detail)
-            if existing != json.loads(spec):
-                part = "grid" if existing["grid"] != s.spec()["grid"] else "budget"
+            existing = json.loads(claims.get(settings.study, SPEC_KEY).detail)
+            if existing != requested:
+                part = "grid" if existing["grid"] != requested["grid"] else "budget"
                 raise DltpError(
-                    f"study {s.study!r} in {redact(s.storage)} was created with another "
+                    f"study {settings.study!r} in {redact(settings.storage)} was created with another "
                     f"{'grid' if part == 'grid' else 'training budget'}: {json.dumps(existing[part])}; "
-                    f"this run asks for {json.dumps(s.spec()[part])}. "
+                    f"this run asks for {json.dumps(requested[part])}. "
                     f"Use another --study name, or the same grid and budget to join it.")
     finally:
         claims.dispose()
-    return storage, study
+    return storage
 
 
 def ensure_mlflow_experiment() -> None:
@@ -267,173 +150,136 @@ def ensure_mlflow_experiment() -> None:
 
     from dltp import tracking
 
-    c = tracking.client()
+    client = tracking.client()
     for attempt in range(5):
-        if c.get_experiment_by_name(MLFLOW_EXPERIMENT) is not None:
+        if client.get_experiment_by_name(MLFLOW_EXPERIMENT) is not None:
             return
         try:
-            c.create_experiment(MLFLOW_EXPERIMENT)
+            client.create_experiment(MLFLOW_EXPERIMENT)
             return
         except MlflowException:
             time.sleep(0.2 * (attempt + 1))
     mlflow.set_experiment(MLFLOW_EXPERIMENT)
 
 
-def work(s: Settings) -> dict:
+def work(settings: Settings, progress: Progress | None = None) -> Outcome:
     """Claim grid points until none is left; train each claimed one as a trial and an MLflow run."""
     import optuna
-    from optuna.distributions import CategoricalDistribution
-    from optuna.trial import FrozenTrial, TrialState
+    from optuna.trial import TrialState
 
     from dltp.config import RunConfig
     from dltp.labs import tp2
 
-    for k, v in s.env.items():
-        os.environ.setdefault(k, v)
-    if s.tracking_uri:
-        os.environ["MLFLOW_TRACKING_URI"] = s.tracking_uri
-    storage = open_storage(s.storage)
-    study = optuna.load_study(study_name=s.study, storage=storage)
-    study_id = storage.get_study_id_from_name(s.study)
-    claims = Claims(s.storage)
-    cfg = RunConfig(epochs=s.epochs, batch_size=s.batch_size, dataset=s.dataset, quick=s.quick, seed=s.seed)
+    for name, value in settings.env.items():
+        os.environ.setdefault(name, value)
+    if settings.tracking_uri:
+        os.environ["MLFLOW_TRACKING_URI"] = settings.tracking_uri
+    storage = open_storage(settings.storage)
+    study = optuna.load_study(study_name=settings.study, storage=storage)
+    study_id = storage.get_study_id_from_name(settings.study)
+    claims = Claims(settings.storage)
+    run_config = RunConfig(epochs=settings.epochs, batch_size=settings.batch_size, dataset=settings.dataset,
+                           quick=settings.quick, seed=settings.seed)
     thresholds = tp2.Thresholds()
-    prepared = None
-    ran, failed = [], []
-    me = owner()
+    prepared = None  # the data, loaded once this worker has a point to train
+    progress = progress or Progress()
+    outcome = Outcome()
+    worker = owner()
     try:
-        for point in grid_points(s.grid):
-            key = point_key(point)
-            if not claims.claim(s.study, key, me):
+        for point in grid_points(settings.grid):
+            if not claims.claim(settings.study, point_key(point), worker):
                 continue
             if prepared is None:
-                prepared = tp2.prepare(cfg)
-            distributions = {k: CategoricalDistribution(s.grid[k]) for k in point}
-            template = FrozenTrial(number=-1, state=TrialState.RUNNING, value=None, values=None,
-                                   datetime_start=None, datetime_complete=None, params=point,
-                                   distributions=distributions, user_attrs={}, system_attrs={"dltp.owner": me},
-                                   intermediate_values={}, trial_id=-1)
-            trial_id = storage.create_new_trial(study_id, template_trial=template)
-            trial = optuna.Trial(study, trial_id)
-            label = " ".join(f"{k}={v}" for k, v in point.items())
-            print(f"[{me}] trial {trial.number}: {label}", flush=True)
-            variant = tp2.Variant(f"trial_{trial.number}", "sweep", 10, optimizer=point.get("optimizer", "adam"),
-                                  dropout=point.get("dropout", 0.2), l2=point.get("l2", 0.0),
-                                  batch_norm=point.get("batch_norm", False), learning_rate=point.get("learning_rate"))
+                prepared = tp2.prepare(run_config)
+            trial = _new_trial(study, storage, study_id, settings.grid, point, worker)
+            progress.trial_started(worker, trial.number, point)
             try:
-                row = tp2.train_variant(variant, prepared, cfg, thresholds, dltp_id="sweep",
-                                        epochs=s.epochs or (1 if s.quick else 10), experiment=MLFLOW_EXPERIMENT,
-                                        run_name=f"{s.study}-trial{trial.number}",
-                                        tags={"optuna.study": s.study, "optuna.trial": trial.number,
-                                              "sweep.point": key, **{f"sweep.{k}": v for k, v in point.items()}})
+                row = _train_point(settings, point, trial.number, prepared, run_config, thresholds)
             except KeyboardInterrupt:
                 study.tell(trial, state=TrialState.FAIL)
                 raise
             except Exception as exc:  # one broken point must not stop the others
                 study.tell(trial, state=TrialState.FAIL)
-                print(f"[{me}] trial {trial.number} FAILED: {exc}", file=sys.stderr, flush=True)
-                failed.append(trial.number)
+                progress.trial_failed(worker, trial.number, exc)
+                outcome.failed.append(trial.number)
                 continue
-            for name in ("test_accuracy", "train_accuracy", "gap", "epoch_time_s"):
+            for name in TRIAL_ATTRS:
                 trial.set_user_attr(name, row[name])
             trial.set_user_attr("mlflow_run_id", row["run_id"])
             study.tell(trial, row["val_accuracy"])
-            ran.append(trial.number)
+            outcome.ran.append(trial.number)
     finally:
         claims.dispose()
-    return {"ran": ran, "failed": failed}
+    return outcome
 
 
-def _worker_process(settings: dict, queue) -> None:
-    s = Settings(**settings)
+def _new_trial(study, storage, study_id: int, grid: dict, point: dict, worker: str):
+    """A RUNNING Optuna trial with ``point`` as its parameters, owned by ``worker``."""
+    import optuna
+    from optuna.distributions import CategoricalDistribution
+    from optuna.trial import FrozenTrial, TrialState
+
+    distributions = {key: CategoricalDistribution(grid[key]) for key in point}
+    template = FrozenTrial(number=-1, state=TrialState.RUNNING, value=None, values=None,
+                           datetime_start=None, datetime_complete=None, params=point,
+                           distributions=distributions, user_attrs={}, system_attrs={"dltp.owner": worker},
+                           intermediate_values={}, trial_id=-1)
+    return optuna.Trial(study, storage.create_new_trial(study_id, template_trial=template))
+
+
+def _train_point(settings: Settings, point: dict, number: int, prepared, run_config, thresholds) -> dict:
+    """Train TP2's network with ``point``'s hyper-parameters as trial ``number``; TP2's figures of it."""
+    from dltp.labs import tp2
+
+    variant = tp2.Variant(f"trial_{number}", "sweep", TRIAL_EPOCHS, optimizer=point.get("optimizer", "adam"),
+                          dropout=point.get("dropout", 0.2), l2=point.get("l2", 0.0),
+                          batch_norm=point.get("batch_norm", False), learning_rate=point.get("learning_rate"))
+    tags = {"optuna.study": settings.study, "optuna.trial": number, "sweep.point": point_key(point),
+            **{f"sweep.{key}": value for key, value in point.items()}}
+    return tp2.train_variant(variant, prepared, run_config, thresholds, dltp_id="sweep",
+                             epochs=settings.epochs or (QUICK_TRIAL_EPOCHS if settings.quick else TRIAL_EPOCHS),
+                             experiment=MLFLOW_EXPERIMENT, run_name=f"{settings.study}-trial{number}", tags=tags)
+
+
+def _worker_process(settings: Settings, progress: Progress, queue) -> None:
     try:
-        queue.put(work(s))
+        queue.put(work(settings, progress))
     except KeyboardInterrupt:
-        queue.put({"ran": [], "failed": [], "error": "interrupted"})
+        queue.put(Outcome(errors=["interrupted"]))
     except Exception as exc:
-        queue.put({"ran": [], "failed": [], "error": f"{type(exc).__name__}: {exc}"})
+        queue.put(Outcome(errors=[f"{type(exc).__name__}: {exc}"]))
         raise
 
 
-def summary(storage, s: Settings) -> dict:
+def run_workers(settings: Settings, workers: int, progress: Progress | None = None) -> Outcome:
+    """Train the study's unclaimed points with ``workers`` processes (1: in this process)."""
+    import multiprocessing
+
+    if workers == 1:
+        return Outcome.merge([work(settings, progress)])
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    processes = [context.Process(target=_worker_process, args=(settings, progress, queue)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    outcomes = [queue.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return Outcome.merge(outcomes)
+
+
+def summarize(storage, settings: Settings, outcome: Outcome) -> StudySummary:
+    """Every trial of the study as it stands, the best complete one, and ``outcome``'s trials."""
     import optuna
 
-    study = optuna.load_study(study_name=s.study, storage=storage)
-    trials = [{"number": t.number, "state": t.state.name, "params": t.params, "val_accuracy": t.value,
-               "test_accuracy": t.user_attrs.get("test_accuracy"), "mlflow_run_id": t.user_attrs.get("mlflow_run_id"),
-               "owner": t.system_attrs.get("dltp.owner")} for t in study.get_trials(deepcopy=False)]
-    complete = [t for t in trials if t["state"] == "COMPLETE"]
-    best = max(complete, key=lambda t: t["val_accuracy"]) if complete else None
-    return {"experiment": "sweep", "study": s.study, "storage": redact(s.storage),
-            "points": len(grid_points(s.grid)), "trials": trials, "complete": len(complete), "best": best}
-
-
-def bind_backend(args) -> str:
-    """Bind keras to TP2's backend (dltp.backends' rule) before anything imports it."""
-    from dltp import backends
-
-    threads = backends.resolve_threads(getattr(args, "threads", None))
-    choice = backends.resolve("tp2", flag=getattr(args, "backend", None), env=backends.user_backend(),
-                              quick=args.quick)
-    loaded = sys.modules["keras"].backend.backend() if "keras" in sys.modules else None
-    if loaded and loaded != choice.backend:
-        raise DltpError(f"keras is already bound to {loaded} in this process; the sweep needs {choice.backend}")
-    if not loaded:
-        os.environ["KERAS_BACKEND"] = choice.backend
-        os.environ.update(backends.thread_env(threads))
-    return choice.backend
-
-
-def main(args) -> int:
-    from dltp import tracking
-
-    if args.workers < 1:
-        raise DltpError("--workers must be at least 1")
-    for name in ("epochs", "batch_size"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
-    grid = parse_grid(args.grid)
-    backend = bind_backend(args)
-    if args.dataset:  # a named dataset that is missing is an error before anything is written
-        from dltp.data import load_images
-
-        load_images(args.dataset)
-    s = Settings(storage=args.storage, study=args.study, grid=grid, epochs=args.epochs, batch_size=args.batch_size,
-                 dataset=args.dataset, quick=args.quick, seed=args.seed, tracking_uri=tracking.tracking_uri(),
-                 env={k: os.environ[k] for k in ("KERAS_BACKEND", "DLTP_DATA_DIR", "DLTP_THREADS") if k in os.environ})
-    storage, _ = setup(s)
-    ensure_mlflow_experiment()
-    points = grid_points(grid)
-    print(f"study {s.study!r} in {redact(s.storage)}: {len(points)} grid points, {args.workers} worker(s) here "
-          f"on {backend}; "
-          f"MLflow {redact(s.tracking_uri)} experiment {MLFLOW_EXPERIMENT!r}", flush=True)
-    if args.workers == 1:
-        outcomes = [work(s)]
-    else:
-        ctx = multiprocessing.get_context("spawn")
-        queue = ctx.Queue()
-        procs = [ctx.Process(target=_worker_process, args=(asdict(s), queue)) for _ in range(args.workers)]
-        for p in procs:
-            p.start()
-        outcomes = [queue.get() for _ in procs]
-        for p in procs:
-            p.join()
-    errors = [o["error"] for o in outcomes if o.get("error")]
-    ran = sorted(n for o in outcomes for n in o["ran"])
-    failed = sorted(n for o in outcomes for n in o["failed"])
-    result = summary(storage, s)
-    result.update(ran_here=ran, failed_here=failed)
-    for t in result["trials"]:
-        v = t["val_accuracy"]
-        print(f"  trial {t['number']:>3} {t['state']:<8} {point_key(t['params'])}"
-              + (f" val {v:.4f} test {t['test_accuracy']:.4f}" if v is not None else ""))
-    if result["best"]:
-        print(f"best: {point_key(result['best']['params'])} val accuracy {result['best']['val_accuracy']:.4f}")
-    print(f"this process ran {len(ran)} trial(s); the study holds {result['complete']} complete of "
-          f"{result['points']} points")
-    for e in errors:
-        print(f"dltp sweep: a worker stopped: {e}", file=sys.stderr)
-    if args.json:
-        print(json.dumps(result, default=str))
-    return 1 if failed or errors else 0
+    study = optuna.load_study(study_name=settings.study, storage=storage)
+    trials = [TrialRecord(number=trial.number, state=trial.state.name, params=trial.params, val_accuracy=trial.value,
+                          test_accuracy=trial.user_attrs.get("test_accuracy"),
+                          mlflow_run_id=trial.user_attrs.get("mlflow_run_id"),
+                          owner=trial.system_attrs.get("dltp.owner"))
+              for trial in study.get_trials(deepcopy=False)]
+    complete = [trial for trial in trials if trial.state == "COMPLETE"]
+    best = max(complete, key=lambda trial: trial.val_accuracy) if complete else None
+    return StudySummary(study=settings.study, storage=redact(settings.storage), points=len(grid_points(settings.grid)),
+                        trials=trials, complete=len(complete), best=best, ran_here=outcome.ran,
+                        failed_here=outcome.failed)
