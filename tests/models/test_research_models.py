@@ -79,7 +79,7 @@ def test_rollout_matches_step_by_step_prediction():
     """The padded-buffer rollout equals feeding the unpadded prefix at every step."""
     import keras
 
-    from dltp.research.experiment import rollout
+    from dltp.research.latents import rollout
     from dltp.research.models import build_tap_t
 
     keras.utils.set_random_seed(0)
@@ -101,7 +101,7 @@ def test_rollout_objective_unrolls_through_the_models_own_predictions(kind, kwar
     rollout from the given latents; pass 1 is teacher forcing; gradients reach the predictor."""
     import keras
 
-    from dltp.research.experiment import rollout
+    from dltp.research.latents import rollout
     from dltp.research.models import build_predictor, build_rollout_trainer
 
     keras.utils.set_random_seed(0)
