@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 REGIME_STYLE = {"teacher_forcing": "-", "rollout": "--"}
 
 
-from dltp.research.facts import variant_name  # noqa: E402  (one naming for the figures and the text)
+from dltp.research.wording import variant_name  # noqa: E402  (one naming for the figures and the text)
 
 
 def mse_curves(results: dict):

@@ -82,7 +82,7 @@ def compile_pdf(tex: Path) -> Path | None:
 
 
 def name(results: dict, variant: str) -> str:
-    from dltp.research.facts import variant_name
+    from dltp.research.wording import variant_name
 
     return variant_name(results, variant)
 
