@@ -90,9 +90,9 @@ def run(cfg: RunConfig) -> dict:
             curves[name] = curve
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
         for name, curve in curves.items():
-            t, loss, acc = zip(*curve)
-            axes[0].plot(t, loss, "o-", label=name)
-            axes[1].plot(t, acc, "o-", label=name)
+            seconds, loss, acc = zip(*curve)
+            axes[0].plot(seconds, loss, "o-", label=name)
+            axes[1].plot(seconds, acc, "o-", label=name)
         for ax, label in zip(axes, ("validation loss", "validation accuracy")):
             ax.set_xlabel("training time (s)")
             ax.set_ylabel(label)

@@ -79,20 +79,20 @@ def train_classifier(kind: str, cfg: RunConfig, data: ImageData, parent_run_id: 
         model.fit(**fit_args, validation_data=(x_va, y_val), epochs=params["epochs"], callbacks=[logger],
                   verbose=training.verbosity())
         train_seconds = time.perf_counter() - start
-        h = logger.history
+        history = logger.history
 
-        tracking.log_figure(plots.training_curves(h, f"TP3 {TITLES[kind]} ({params['recipe']}) — {data.name}"),
+        tracking.log_figure(plots.training_curves(history, f"TP3 {TITLES[kind]} ({params['recipe']}) — {data.name}"),
                             "training_curves.png")
         test = evaluate_classifier(model, x_te, data.y_test, data.class_names,
                                    title=f"TP3 {TITLES[kind]} — {data.name} test set")
-        epoch_time = float(np.mean(h["epoch_time_s"]))
+        epoch_time = float(np.mean(history["epoch_time_s"]))
         images_per_s = len(x_tr) / epoch_time
         tracking.log_metrics({"train_images_per_s": images_per_s, "train_seconds": train_seconds})
         tracking.log_keras_model(model, "model")
-        best = int(np.argmin(h["val_loss"])) + 1
+        best = int(np.argmin(history["val_loss"])) + 1
         return result(
             dltp_id, active.info.run_id, data, model=kind, recipe=params["recipe"], epochs=params["epochs"],
-            parameters=n_params, train_accuracy=h["accuracy"][-1], val_accuracy=h["val_accuracy"][-1],
+            parameters=n_params, train_accuracy=history["accuracy"][-1], val_accuracy=history["val_accuracy"][-1],
             best_val_loss_epoch=best, test_accuracy=test["test_accuracy"], test_loss=test["test_loss"],
             epoch_time_s=epoch_time, train_images_per_s=images_per_s, train_images=len(x_tr),
         )

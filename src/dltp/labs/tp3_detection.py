@@ -74,19 +74,19 @@ def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
     x_test, y_test, b_test = detection_images(n_test, seed=12, size=size, radius=radius)
     with tracking.run(EXPERIMENT, dltp_id="tp3.detection", run_name="tp3.detection", params=params,
                       tags={"dataset": "generated shapes"}, seed=cfg.seed, parent_run_id=parent_run_id) as active:
-        xs, xt = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
-        cut = int(len(xs) * 0.9)
-        model = build_detector(xs.shape[1:], len(DETECTION_CLASSES))
+        train_pixels, test_pixels = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
+        cut = int(len(train_pixels) * 0.9)
+        model = build_detector(train_pixels.shape[1:], len(DETECTION_CLASSES))
         compile_detector(model, box_weight)
         tracking.log_metrics({"parameters": model.count_params()})
         logger = training.EpochLogger()
         start = time.perf_counter()
-        model.fit(xs[:cut], {"class": y_train[:cut], "box": b_train[:cut]},
-                  validation_data=(xs[cut:], {"class": y_train[cut:], "box": b_train[cut:]}),
+        model.fit(train_pixels[:cut], {"class": y_train[:cut], "box": b_train[:cut]},
+                  validation_data=(train_pixels[cut:], {"class": y_train[cut:], "box": b_train[cut:]}),
                   epochs=params["epochs"], batch_size=params["batch_size"], callbacks=[logger],
                   verbose=training.verbosity())
         train_seconds = time.perf_counter() - start
-        pred = model.predict(xt, batch_size=256, verbose=0)
+        pred = model.predict(test_pixels, batch_size=256, verbose=0)
         pred_class = pred["class"].argmax(axis=1)
         scores = iou(b_test, pred["box"])
         figures = {

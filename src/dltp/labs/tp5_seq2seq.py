@@ -132,33 +132,33 @@ def run(cfg: RunConfig) -> dict:
                             "training_curves.png")
 
         truth = win.unscale(win.y_test[..., 0])
-        ar_scaled, weights = predict_autoregressive(inspector, win.x_test, output_len)
-        ar = win.unscale(ar_scaled[..., 0])
-        tf = win.unscale(model.predict([win.x_test, teacher_forced_inputs(win.x_test, win.y_test)],
-                                       batch_size=512, verbose=0)[..., 0])
+        autoregressive_scaled, weights = predict_autoregressive(inspector, win.x_test, output_len)
+        autoregressive = win.unscale(autoregressive_scaled[..., 0])
+        teacher_forced = win.unscale(model.predict([win.x_test, teacher_forced_inputs(win.x_test, win.y_test)],
+                                                   batch_size=512, verbose=0)[..., 0])
         naive, snaive = naive_forecasts(series.values, win.test_origins, output_len, series.season)
 
-        scores = forecast_errors(truth, ar)
+        scores = forecast_errors(truth, autoregressive)
         figures = {
             "mae": scores["mae"], "rmse": scores["rmse"],
-            "mae_by_step": [round(float(v), 5) for v in np.abs(ar - truth).mean(axis=0)],
-            "teacher_forced_mae": forecast_errors(truth, tf)["mae"],
+            "mae_by_step": [round(float(v), 5) for v in np.abs(autoregressive - truth).mean(axis=0)],
+            "teacher_forced_mae": forecast_errors(truth, teacher_forced)["mae"],
             "naive_mae": forecast_errors(truth, naive)["mae"],
             "naive_rmse": forecast_errors(truth, naive)["rmse"],
         }
         figures["mase_naive"] = figures["mae"] / figures["naive_mae"]
         if snaive is not None:
-            sn = forecast_errors(truth, snaive)
-            figures.update(seasonal_naive_mae=sn["mae"], seasonal_naive_rmse=sn["rmse"],
-                           mase_seasonal=figures["mae"] / sn["mae"],
-                           beats_seasonal_naive=bool(figures["mae"] < sn["mae"]))
+            seasonal = forecast_errors(truth, snaive)
+            figures.update(seasonal_naive_mae=seasonal["mae"], seasonal_naive_rmse=seasonal["rmse"],
+                           mase_seasonal=figures["mae"] / seasonal["mae"],
+                           beats_seasonal_naive=bool(figures["mae"] < seasonal["mae"]))
         figures["leak_factor"] = figures["mae"] / max(figures["teacher_forced_mae"], 1e-12)
         figures.update(attention_statistics(weights))
         tracking.log_metrics({k: v for k, v in figures.items() if isinstance(v, (int, float))})
         tracking.log_json({k: v for k, v in figures.items()}, "forecast_metrics.json")
         tracking.log_figure(attention_figure(weights, f"TP5 cross-attention — {series.name}"),
                             "attention_heatmap.png")
-        tracking.log_figure(forecast_figure(series, win, ar, tf, snaive,
+        tracking.log_figure(forecast_figure(series, win, autoregressive, teacher_forced, snaive,
                                             f"TP5 seq2seq — {series.name}: test-part forecasts"),
                             "forecast.png")
         tracking.log_keras_model(model, "model")

@@ -16,38 +16,38 @@ import numpy as np
 
 def value_and_grad(fn: Callable) -> Callable[[np.ndarray], tuple[float, np.ndarray, dict]]:
     """``fn(x) -> (scalar loss, aux dict of scalars)`` written with keras.ops; returns
-    ``g(x_numpy) -> (loss, dloss/dx as numpy, aux as floats)`` for the current Keras backend."""
+    ``loss_and_grad(x_numpy) -> (loss, dloss/dx as numpy, aux as floats)`` for the current Keras backend."""
     backend = keras.backend.backend()
     if backend == "torch":
         import torch
 
-        def g(x):
-            xt = torch.tensor(x, requires_grad=True)
-            loss, aux = fn(xt)
+        def loss_and_grad(x):
+            x_tensor = torch.tensor(x, requires_grad=True)
+            loss, aux = fn(x_tensor)
             loss.backward()
-            return float(loss.detach()), xt.grad.detach().cpu().numpy(), _floats(aux)
+            return float(loss.detach()), x_tensor.grad.detach().cpu().numpy(), _floats(aux)
     elif backend == "jax":
         import jax
 
         grad_fn = jax.jit(jax.value_and_grad(fn, has_aux=True))
 
-        def g(x):
+        def loss_and_grad(x):
             (loss, aux), grad = grad_fn(x)
             return float(loss), np.asarray(grad), _floats(aux)
     elif backend == "tensorflow":
         import tensorflow as tf
 
-        def g(x):
-            xt = tf.convert_to_tensor(x)
+        def loss_and_grad(x):
+            x_tensor = tf.convert_to_tensor(x)
             with tf.GradientTape() as tape:
-                tape.watch(xt)
-                loss, aux = fn(xt)
-            return float(loss), tape.gradient(loss, xt).numpy(), _floats(aux)
+                tape.watch(x_tensor)
+                loss, aux = fn(x_tensor)
+            return float(loss), tape.gradient(loss, x_tensor).numpy(), _floats(aux)
     else:  # pragma: no cover - Keras has no other training backend today
         from dltp.errors import DltpError
 
         raise DltpError(f"style transfer needs gradients; backend {backend!r} is not supported")
-    return g
+    return loss_and_grad
 
 
 def _floats(aux: dict) -> dict:
