@@ -185,13 +185,15 @@ def run(cfg) -> dict:
 
 
 def markdown(rows, layers, alt) -> str:
-    out = ["| input | batch | parameters | activations from shapes (MB) | measured peak (MB) | first pass (MB) | measured / shapes |",
+    out = ["| input | batch | parameters | activations from shapes (MB) | measured peak (MB) | first pass (MB) "
+           "| measured / shapes |",
            "|---|---|---|---|---|---|---|"]
     for r in rows:
         peak = f"{r['measured_peak_mb']:.1f}" if r["measured_peak_mb"] is not None else f"— ({r['error']})"
         first = f"{r['first_pass_mb']:.1f}" if r.get("first_pass_mb") is not None else "—"
         ratio = f"{r['ratio_measured_to_activations']:.2f}" if r.get("ratio_measured_to_activations") else "—"
-        out.append(f"| {r['side']}³ | {r['batch']} | {r['parameters']:,} | {r['activation_mb']:.1f} | {peak} | {first} | {ratio} |")
+        out.append(f"| {r['side']}³ | {r['batch']} | {r['parameters']:,} | {r['activation_mb']:.1f} | {peak} "
+                   f"| {first} | {ratio} |")
     for side, table in layers.items():
         out += ["", f"Per layer at {side}³, batch 1 (float32):", "",
                 "| layer | output shape | activation (MB) | parameters |", "|---|---|---|---|"]
@@ -199,7 +201,8 @@ def markdown(rows, layers, alt) -> str:
                 f"{t['parameters']:,} |" for t in table]
     out += ["", "Design alternatives, from the shapes:", "",
             "| design | input | batch | activations (MB) | parameters |", "|---|---|---|---|---|"]
-    out += [f"| {a['design']} | {a['side']}³ | {a['batch']} | {a['activation_mb']:.1f} | {a['parameters']:,} |" for a in alt]
+    out += [f"| {a['design']} | {a['side']}³ | {a['batch']} | {a['activation_mb']:.1f} | {a['parameters']:,} |"
+            for a in alt]
     return "\n".join(out) + "\n"
 
 
@@ -210,7 +213,8 @@ def figure(rows):
     for batch, colour in zip(sorted({r["batch"] for r in rows}), ("C0", "C1", "C2", "C3")):
         sel = [r for r in rows if r["batch"] == batch]
         voxels = [r["side"] ** 3 for r in sel]
-        ax.plot(voxels, [r["activation_mb"] for r in sel], "--", color=colour, label=f"activations from shapes, batch {batch}")
+        ax.plot(voxels, [r["activation_mb"] for r in sel], "--", color=colour,
+                label=f"activations from shapes, batch {batch}")
         ok = [r for r in sel if r["measured_peak_mb"] is not None]
         ax.plot([r["side"] ** 3 for r in ok], [r["measured_peak_mb"] for r in ok], "o-", color=colour,
                 label=f"measured peak, batch {batch}")
