@@ -177,6 +177,8 @@ def test_paper_without_results_is_a_clear_error(capsys, tmp_path):
 def test_bad_research_options_are_rejected(capsys, mlflow_store):
     assert cli.main(["run", "tp5.research", "--seeds", "0"]) == 2
     assert "--seeds must be at least 1" in capsys.readouterr().err
+    assert cli.main(["run", "tp5.research", "--sequences", "0"]) == 2  # the flag as typed, not the setting
+    assert "--sequences must be at least 1" in capsys.readouterr().err
     assert cli.main(["run", "tp1", "--seeds", "2"]) == 2  # a tp5.research flag
     capsys.readouterr()
     assert cli.main(["run", "tp5.research", "--rollout-steps", "1"]) == 2

@@ -67,9 +67,11 @@ def settings(cfg: RunConfig) -> dict:
         "standard_given": protocol.GIVEN, "standard_predicted": protocol.PREDICTED,
         "standard_test_sequences": cfg.value("test_sequences"),
     }
-    for key in ("train_sequences", "test_sequences", "seeds", "predictor_epochs", "batch_size", "ae_epochs"):
+    flags = {"train_sequences": "--sequences", "test_sequences": "--test-sequences", "seeds": "--seeds",
+             "predictor_epochs": "--epochs", "batch_size": "--batch-size", "ae_epochs": "--ae-epochs"}
+    for key, flag in flags.items():  # the message names the flag the user typed
         if run_settings[key] < 1:
-            raise DltpError(f"--{key.replace('_', '-')} must be at least 1")
+            raise DltpError(f"{flag} must be at least 1")
     if not 2 <= run_settings["rollout_steps"] <= PREDICTED:
         raise DltpError(f"--rollout-steps must be between 2 and {PREDICTED} (1 would be teacher forcing again)")
     if run_settings["train_sequences"] < 4:
