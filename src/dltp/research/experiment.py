@@ -44,8 +44,9 @@ from dltp.research.study import (DLTP_ID, EXPERIMENT, FRAMES, GIVEN, LAST, LATEN
 
 
 def settings(cfg: RunConfig) -> dict:
-    """The budget: the default configuration (about 15 min on 2 shared CPU cores with jax) or --quick
-    (the three main predictors, one seed, both regimes: a smoke run)."""
+    """The budget: the default configuration (35 min recorded on 2 shared CPU cores with jax at load
+    7, bench/results/labs/tp5_research.json) or --quick (the three main predictors, one seed, both
+    regimes: a quick run that still ranks them against copy-last-frame)."""
     run_settings = {
         "train_sequences": cfg.value("sequences"),
         "test_sequences": cfg.value("test_sequences"),
