@@ -21,9 +21,6 @@ comparison table (Markdown + CSV) and overlay plots.
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import time
 from dataclasses import asdict, dataclass
 
@@ -31,7 +28,7 @@ import keras
 import mlflow
 import numpy as np
 
-from dltp import plots, tracking, training
+from dltp import plots, tables, tracking, training
 from dltp.config import RunConfig
 from dltp.data import ImageData, load_images
 from dltp.errors import DltpError
@@ -330,24 +327,11 @@ TABLE_COLUMNS = ("variant", "optimizer", "dropout", "l2", "batch_norm", "train_a
                  "verdict")
 
 
-def _cell(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4f}" if math.isfinite(value) else "nan"
-    return str(value)
-
-
 def comparison_table(rows: list[dict], thresholds: Thresholds) -> tuple[str, str]:
     """(Markdown, CSV) of every run side by side."""
     header = [c if c != "epochs_to_threshold" else f"epochs_to_val_{thresholds.val_accuracy:g}" for c in TABLE_COLUMNS]
-    md = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    md += ["| " + " | ".join(_cell(r.get(c)) for c in TABLE_COLUMNS) + " |" for r in rows]
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if r.get(c) is None else r.get(c) for c in TABLE_COLUMNS] for r in rows])
-    return "\n".join(md) + "\n", buf.getvalue()
+    cells = [[r.get(c) for c in TABLE_COLUMNS] for r in rows]
+    return tables.markdown(header, cells), tables.csv_text(header, cells)
 
 
 def overlay_figure(rows: list[dict], title: str):

@@ -15,7 +15,7 @@ import time
 import keras
 import numpy as np
 
-from dltp import plots, tracking, training
+from dltp import plots, tables, tracking, training
 from dltp.config import RunConfig
 from dltp.data.circles import VARIANTS, disc_mask, load_circles
 from dltp.data.volumes import load_volumes
@@ -149,10 +149,9 @@ def perturbation_table(radii=(3, 6, 12, 24, 48), pixels: int = 2, size: int = 12
 
 
 def perturbation_markdown(rows: list[dict]) -> str:
-    lines = ["| radius | object px | perturbation | Dice | IoU | 1−Dice | 1−IoU |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {r['radius']} | {r['object_pixels']} | {r['perturbation']} {r['pixels']} px | {r['dice']:.4f} | "
-              f"{r['iou']:.4f} | {r['dice_drop']:.4f} | {r['iou_drop']:.4f} |" for r in rows]
-    return "\n".join(lines) + "\n"
+    header = ("radius", "object px", "perturbation", "Dice", "IoU", "1−Dice", "1−IoU")
+    return tables.markdown(header, [(r["radius"], r["object_pixels"], f"{r['perturbation']} {r['pixels']} px",
+                                     r["dice"], r["iou"], r["dice_drop"], r["iou_drop"]) for r in rows])
 
 
 def perturbation_figure(rows: list[dict]):
