@@ -1,16 +1,30 @@
-"""Figures every lab saves (matplotlib's Agg backend: files, never windows)."""
+"""Figures every lab saves (matplotlib's Agg backend: files, never windows).
+
+Every module that draws takes pyplot from ``pyplot()``, which selects the Agg backend before pyplot
+is first imported; importing this module imports neither matplotlib nor scikit-learn.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import functools
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+
+
+@functools.cache
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (selected once, on the first call)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot
+
+    return matplotlib.pyplot
 
 
 def training_curves(history: dict[str, list[float]], title: str = ""):
     """Loss and accuracy per epoch, training vs validation, side by side."""
+    plt = pyplot()
     metrics = [m for m in ("loss", "accuracy") if m in history]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
@@ -28,12 +42,14 @@ def training_curves(history: dict[str, list[float]], title: str = ""):
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (y_true, y_pred), 1)
-    return cm
+    """Counts of (true class, predicted class), rows true; every class has its row and column, seen or not."""
+    from sklearn.metrics import confusion_matrix as count_pairs
+
+    return count_pairs(y_true, y_pred, labels=np.arange(num_classes))
 
 
 def confusion_matrix_figure(cm: np.ndarray, class_names: list[str], title: str = ""):
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     im = ax.imshow(cm, cmap="Blues")
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")

@@ -125,10 +125,10 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
 
 def log_figure(fig, artifact_file: str) -> None:
     """Save a matplotlib figure as a PNG artifact and close it."""
-    import matplotlib.pyplot as plt
+    from dltp.plots import pyplot
 
     mlflow.log_figure(fig, artifact_file)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def log_json(obj: Any, artifact_file: str) -> None:

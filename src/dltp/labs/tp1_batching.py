@@ -14,13 +14,12 @@ import time
 import keras
 import numpy as np
 
-from dltp import tracking
+from dltp import plots, tracking
 from dltp.config import RunConfig
 from dltp.data import load_images
 from dltp.errors import DltpError
 from dltp.labs.common import flat_pixels, result
 from dltp.models.dense import build_dense
-from dltp.plots import plt
 
 EXPERIMENT = "tp1-batching"
 LEARNING_RATE = 0.05
@@ -88,7 +87,7 @@ def run(cfg: RunConfig) -> dict:
             tracking.log_metrics({f"{key}.{k}": v for k, v in figures.items()})
             measured[key] = figures
             curves[name] = curve
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+        fig, axes = plots.pyplot().subplots(1, 2, figsize=(10, 3.8))
         for name, curve in curves.items():
             seconds, loss, acc = zip(*curve)
             axes[0].plot(seconds, loss, "o-", label=name)

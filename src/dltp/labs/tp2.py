@@ -336,8 +336,7 @@ def comparison_table(rows: list[dict], thresholds: Thresholds) -> tuple[str, str
 
 def overlay_figure(rows: list[dict], title: str):
     """Validation accuracy and loss per epoch, every run on the same axes."""
-    import matplotlib.pyplot as plt
-
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for r in rows:
         h = r["history"]
@@ -356,8 +355,7 @@ def overlay_figure(rows: list[dict], title: str):
 
 def train_vs_val_figure(rows: list[dict], title: str):
     """Train vs validation accuracy per run, one panel each."""
-    import matplotlib.pyplot as plt
-
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, len(rows), figsize=(3.6 * len(rows), 3.4), squeeze=False, sharey=True)
     for ax, r in zip(axes[0], rows):
         h = r["history"]

@@ -107,7 +107,7 @@ def run_resnet(cfg: RunConfig) -> dict:
 
 
 def comparison_figure(results: dict[str, dict], dataset: str):
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     names = [TITLES[k] for k in results]

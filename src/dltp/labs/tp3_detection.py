@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-from dltp import tracking, training
+from dltp import plots, tracking, training
 from dltp.config import RunConfig
 from dltp.data.shapes import DETECTION_CLASSES, detection_images
 from dltp.errors import DltpError
@@ -35,8 +35,9 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def boxes_figure(x, y, boxes, pred_class, pred_boxes, n: int = 12):
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
+
+    plt = plots.pyplot()
 
     n = min(n, len(x))
     cols = min(6, n)

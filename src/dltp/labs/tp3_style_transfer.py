@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dltp import tracking
+from dltp import plots, tracking
 from dltp.config import RunConfig
 from dltp.data.base import data_dir
 from dltp.errors import DatasetUnavailable, DltpError
@@ -138,7 +138,7 @@ def transfer(content: np.ndarray, style_image: np.ndarray, extractor, steps: int
 
 
 def figures(content, style_image, generated, history):
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.3))
     for ax, img, title in zip(axes, (content, style_image, generated), ("content", "style", "generated")):

@@ -25,7 +25,6 @@ from dltp.losses import LOSSES
 from dltp.metrics import binary_scores, dice_coefficient, iou
 from dltp.models.conv3d import build_conv3d
 from dltp.models.unet import build_unet
-from dltp.plots import plt
 
 UNET_EXPERIMENT = "tp4-unet-segmentation"
 VOLUME_EXPERIMENT = "3D_Volumetric_Analysis"  # the original lab's experiment name
@@ -86,6 +85,7 @@ def run_unet(cfg: RunConfig) -> dict:
 
 
 def _curves(history: dict):
+    plt = plots.pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     epochs = np.arange(1, len(history["loss"]) + 1)
     axes[0].plot(epochs, history["loss"], "o-", label="train")
@@ -106,6 +106,7 @@ def _curves(history: dict):
 
 def prediction_figure(x, y, p):
     """One row per image: input, true mask, predicted probability (with its Dice/IoU)."""
+    plt = plots.pyplot()
     fig, axes = plt.subplots(len(x), 3, figsize=(7.5, 2.5 * len(x)), squeeze=False)
     for i in range(len(x)):
         scores = binary_scores(y[i:i + 1], p[i:i + 1])
@@ -155,6 +156,7 @@ def perturbation_markdown(rows: list[dict]) -> str:
 
 
 def perturbation_figure(rows: list[dict]):
+    plt = plots.pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for kind, marker in (("erosion", "o"), ("dilation", "s"), ("shift", "^")):
         sel = [r for r in rows if r["perturbation"] == kind]

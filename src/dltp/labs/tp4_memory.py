@@ -207,7 +207,9 @@ def markdown(rows, layers, alt) -> str:
 
 
 def figure(rows):
-    from dltp.plots import plt
+    from dltp.plots import pyplot
+
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     for batch, colour in zip(sorted({r["batch"] for r in rows}), ("C0", "C1", "C2", "C3")):

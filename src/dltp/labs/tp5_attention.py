@@ -41,7 +41,7 @@ def attention_focus(weights: np.ndarray, key_position: np.ndarray) -> dict:
 
 
 def heatmap(task_x: np.ndarray, weights: np.ndarray, key_position: np.ndarray, labels, probs, title: str):
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     n, t = weights.shape
     fig, ax = plt.subplots(figsize=(max(8, 0.6 * t), 0.6 * n + 1.5))

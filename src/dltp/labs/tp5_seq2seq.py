@@ -59,7 +59,7 @@ def attention_statistics(weights: np.ndarray) -> dict:
 
 
 def attention_figure(weights: np.ndarray, title: str):
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     for ax, w, sub in ((axes[0], weights.mean(axis=0), "mean over test windows"),
@@ -78,7 +78,7 @@ def attention_figure(weights: np.ndarray, title: str):
 
 
 def forecast_figure(series: Series, win: Windows, ar: np.ndarray, tf: np.ndarray, snaive, title: str):
-    import matplotlib.pyplot as plt
+    plt = plots.pyplot()
 
     input_len, output_len = win.x_test.shape[1], ar.shape[1]
     picks = np.linspace(0, len(ar) - 1, 4).astype(int)

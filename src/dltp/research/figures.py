@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from dltp.plots import pyplot
+
+plt = pyplot()
 
 
 REGIME_STYLE = {"teacher_forcing": "-", "rollout": "--"}

@@ -89,7 +89,7 @@ def name(results: dict, variant: str) -> str:
 
 def write_paper(results: dict, results_dir: Path, out: Path) -> Path:
     """Figures, the rendered .tex and the .bib into ``out``; returns the .tex path."""
-    import matplotlib.pyplot as plt
+    from dltp.plots import pyplot
     import numpy as np
 
     from dltp.research import figures
@@ -98,7 +98,7 @@ def write_paper(results: dict, results_dir: Path, out: Path) -> Path:
 
     def save(fig, file):
         fig.savefig(out / file, dpi=200)
-        plt.close(fig)
+        pyplot().close(fig)
 
     save(figures.method_diagram(), "method.pdf")
     save(figures.mse_curves(results), "mse_vs_horizon.pdf")
