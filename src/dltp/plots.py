@@ -7,6 +7,8 @@ is first imported; importing this module imports neither matplotlib nor scikit-l
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -22,23 +24,79 @@ def pyplot():
     return matplotlib.pyplot
 
 
-def training_curves(history: dict[str, list[float]], title: str = ""):
-    """Loss and accuracy per epoch, training vs validation, side by side."""
-    plt = pyplot()
-    metrics = [m for m in ("loss", "accuracy") if m in history]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
-        epochs = np.arange(1, len(history[metric]) + 1)
-        ax.plot(epochs, history[metric], "o-", label="train")
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], "s-", label="validation")
+@dataclass(frozen=True)
+class Curve:
+    """One line: a value per epoch, epoch 1 first."""
+
+    label: str
+    values: Sequence[float]
+    style: str = "o-"  # matplotlib's format string: marker and line
+    alpha: float | None = None
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One set of axes: its curves against the epoch, what the y axis shows, an optional title."""
+
+    curves: Sequence[Curve]
+    ylabel: str = ""
+    title: str = ""
+    legend: bool = True
+
+
+def curves_figure(panels: Sequence[Panel], title: str = "", *, panel_size: tuple[float, float] = (5.0, 3.6),
+                  sharey: bool = False, compact: bool = False):
+    """Panels side by side, every curve against its epoch. ``compact``: smaller markers and text,
+    for figures with many curves or many panels. Every per-epoch figure of the labs is drawn here."""
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(panel_size[0] * len(panels), panel_size[1]),
+                                  squeeze=False, sharey=sharey)
+    marker = {"ms": 3} if compact else {}
+    text_size, title_size = (8, 9) if compact else (None, None)
+    for ax, panel in zip(axes[0], panels):
+        for curve in panel.curves:
+            epochs = np.arange(1, len(curve.values) + 1)
+            ax.plot(epochs, curve.values, curve.style, label=curve.label, alpha=curve.alpha, **marker)
+        if panel.title:
+            ax.set_title(panel.title, fontsize=title_size)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+        if panel.ylabel:
+            ax.set_ylabel(panel.ylabel)
         ax.grid(alpha=0.3)
-        ax.legend()
+        if panel.legend:
+            ax.legend(fontsize=text_size)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def train_and_validation(history: dict[str, list[float]], metric: str, **panel) -> Panel:
+    """``metric`` on the training set and, when measured, on the validation set (``val_<metric>``)."""
+    curves = [Curve("train", history[metric], "o-")]
+    if f"val_{metric}" in history:
+        curves.append(Curve("validation", history[f"val_{metric}"], "s-"))
+    return Panel(curves, **{"ylabel": metric, **panel})
+
+
+def training_curves(history: dict[str, list[float]], title: str = ""):
+    """Loss and accuracy per epoch, training vs validation, side by side."""
+    metrics = [m for m in ("loss", "accuracy") if m in history]
+    return curves_figure([train_and_validation(history, m) for m in metrics], title)
+
+
+def overlay(histories: dict[str, dict[str, list[float]]], metrics: dict[str, str], title: str = ""):
+    """One panel per metric (history key -> axis label), every run's curve on it, labelled by its
+    key in ``histories``."""
+    panels = [Panel([Curve(run, history[key]) for run, history in histories.items()], ylabel=label)
+              for key, label in metrics.items()]
+    return curves_figure(panels, title, panel_size=(5.5, 4.0), compact=True)
+
+
+def train_vs_validation(histories: dict[str, dict[str, list[float]]], metric: str, title: str = ""):
+    """One panel per run (titled by its key in ``histories``): ``metric`` on the training vs the
+    validation set, on a shared y axis (labelled, with the legend, on the first panel)."""
+    panels = [train_and_validation(history, metric, title=run, ylabel="" if i else metric, legend=i == 0)
+              for i, (run, history) in enumerate(histories.items())]
+    return curves_figure(panels, title, panel_size=(3.6, 3.4), sharey=True, compact=True)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:

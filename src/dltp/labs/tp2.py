@@ -334,51 +334,16 @@ def comparison_table(rows: list[dict], thresholds: Thresholds) -> tuple[str, str
     return tables.markdown(header, cells), tables.csv_text(header, cells)
 
 
-def overlay_figure(rows: list[dict], title: str):
-    """Validation accuracy and loss per epoch, every run on the same axes."""
-    plt = plots.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for r in rows:
-        h = r["history"]
-        epochs = np.arange(1, len(h["val_accuracy"]) + 1)
-        axes[0].plot(epochs, h["val_accuracy"], "o-", ms=3, label=r["variant"])
-        axes[1].plot(epochs, h["val_loss"], "o-", ms=3, label=r["variant"])
-    for ax, name in zip(axes, ("validation accuracy", "validation loss")):
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def train_vs_val_figure(rows: list[dict], title: str):
-    """Train vs validation accuracy per run, one panel each."""
-    plt = plots.pyplot()
-    fig, axes = plt.subplots(1, len(rows), figsize=(3.6 * len(rows), 3.4), squeeze=False, sharey=True)
-    for ax, r in zip(axes[0], rows):
-        h = r["history"]
-        epochs = np.arange(1, len(h["accuracy"]) + 1)
-        ax.plot(epochs, h["accuracy"], "o-", ms=3, label="train")
-        ax.plot(epochs, h["val_accuracy"], "s-", ms=3, label="validation")
-        ax.set_title(f"{r['variant']} ({r['verdict']})", fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("accuracy")
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def log_comparison(rows: list[dict], thresholds: Thresholds, title: str) -> str:
     """Table (Markdown + CSV) and overlay plots as artifacts of the active (parent) run."""
     md, csv_text = comparison_table(rows, thresholds)
     tracking.log_text(md, "comparison.md")
     tracking.log_text(csv_text, "comparison.csv")
-    tracking.log_figure(overlay_figure(rows, title), "overlay_validation.png")
-    tracking.log_figure(train_vs_val_figure(rows, title), "train_vs_val.png")
+    histories = {r["variant"]: r["history"] for r in rows}
+    validation = {"val_accuracy": "validation accuracy", "val_loss": "validation loss"}
+    tracking.log_figure(plots.overlay(histories, validation, title), "overlay_validation.png")
+    diagnosed = {f"{r['variant']} ({r['verdict']})": r["history"] for r in rows}
+    tracking.log_figure(plots.train_vs_validation(diagnosed, "accuracy", title), "train_vs_val.png")
     return md
 
 

@@ -85,23 +85,12 @@ def run_unet(cfg: RunConfig) -> dict:
 
 
 def _curves(history: dict):
-    plt = plots.pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    axes[0].plot(epochs, history["loss"], "o-", label="train")
-    axes[0].plot(epochs, history["val_loss"], "s-", label="validation")
-    axes[0].set_ylabel("loss")
-    for key, label in (("dice_coefficient", "Dice"), ("iou", "IoU")):
-        axes[1].plot(epochs, history[f"val_{key}"], "s-", label=f"val {label}")
-        axes[1].plot(epochs, history[key], "o--", alpha=0.6, label=f"train {label}")
-    axes[1].set_ylabel("score")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("TP4 U-Net")
-    fig.tight_layout()
-    return fig
+    """Loss, and Dice and IoU (validation solid, training dashed), per epoch."""
+    scores = [curve for key, label in (("dice_coefficient", "Dice"), ("iou", "IoU"))
+              for curve in (plots.Curve(f"val {label}", history[f"val_{key}"], "s-"),
+                            plots.Curve(f"train {label}", history[key], "o--", alpha=0.6))]
+    return plots.curves_figure([plots.train_and_validation(history, "loss"), plots.Panel(scores, ylabel="score")],
+                               "TP4 U-Net")
 
 
 def prediction_figure(x, y, p):
