@@ -1,5 +1,6 @@
-"""Keras training with tracking: per-epoch metrics and timing in MLflow, and a checkpoint after
-every epoch so that an interrupted run can be resumed into the same MLflow run.
+"""Keras training with tracking: per-epoch metrics and timing in MLflow, a checkpoint after
+every epoch so that an interrupted run can be resumed into the same MLflow run, and a group of
+recipes trained once each, a shorter one taken from the first epochs of a longer identical one.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ import os
 import sys
 import tempfile
 import time
+from dataclasses import asdict
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import keras
 import mlflow
+import numpy as np
 
 from dltp import tracking
 from dltp.errors import DltpError
@@ -87,3 +91,82 @@ def fit(model, x, y, *, validation_data, epochs: int, batch_size: int, initial_e
     model.fit(x, y, validation_data=validation_data, epochs=epochs, batch_size=batch_size,
               initial_epoch=initial_epoch, callbacks=cbs, verbose=verbosity(), shuffle=True)
     return logger
+
+
+# --------------------------------------------------------------------------------------------
+# Training a group of recipes once: a recipe that is the first epochs of a longer one is not
+# trained again
+# --------------------------------------------------------------------------------------------
+#
+# With the same seed, model, optimizer and data order, a run of N epochs is exactly the first N
+# epochs of a longer run. A lab that compares recipes (TP2 trains Adam for 10 epochs and the same
+# network for 15 as its baseline) logs the shorter one from the longer one's first epochs: its
+# curves up to N and the weights the longer run had after epoch N.
+
+Recipe = TypeVar("Recipe")
+
+
+def same_training(a, b, *, labels: Iterable[str] = ("name",)) -> bool:
+    """Whether the recipes ``a`` and ``b`` (dataclasses) train the same model the same way: they
+    differ at most in ``epochs`` and in the fields named in ``labels``, which do not change the
+    training. With the same seed the shorter one is then exactly the first epochs of the longer."""
+    ignored = {"epochs", *labels}
+    return ({k: v for k, v in asdict(a).items() if k not in ignored}
+            == {k: v for k, v in asdict(b).items() if k not in ignored})
+
+
+class WeightsAfter(keras.callbacks.Callback):
+    """Keeps a copy of the model's weights (BatchNorm statistics included) after the given epochs."""
+
+    def __init__(self, epochs: Iterable[int]):
+        super().__init__()
+        self.epochs = set(epochs)
+        self.weights: dict[int, list] = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 in self.epochs:
+            self.weights[epoch + 1] = [np.array(w, copy=True) for w in self.model.get_weights()]
+
+
+def replay_first_epochs(model, history: dict[str, list[float]], weights: list, epochs: int) -> dict[str, list[float]]:
+    """Give ``model`` the ``weights`` a longer run had after ``epochs`` epochs and log that run's
+    first ``epochs`` epochs of ``history`` to the active MLflow run, step by step as ``fit`` logs
+    them; return that part of the history."""
+    model.set_weights(weights)
+    first = {k: values[:epochs] for k, values in history.items()}
+    for epoch in range(epochs):
+        tracking.log_metrics({k: values[epoch] for k, values in first.items()}, step=epoch)
+    return first
+
+
+def train_sharing_first_epochs(recipes: Sequence[Recipe], *, epochs: Callable[[Recipe], int],
+                               same: Callable[[Recipe, Recipe], bool],
+                               train: Callable[[Recipe, list], dict],
+                               reuse: Callable[[Recipe, dict, list], dict]) -> list[dict]:
+    """Every recipe's result, in order, training each distinct training once.
+
+    A recipe that trains like others in the group (``same``) is taken from the longest of them
+    (by ``epochs``; the first listed among equals), which trains first:
+
+    - ``train(recipe, callbacks)`` trains a recipe (passing ``callbacks`` to ``fit``) and returns
+      its result;
+    - ``reuse(recipe, longer_result, weights)`` makes a recipe's result from the longer run's
+      result and the weights that run had after ``epochs(recipe)`` epochs (``replay_first_epochs``).
+    """
+    longer_of: dict[int, int] = {}
+    for i, recipe in enumerate(recipes):
+        alike = [j for j, other in enumerate(recipes) if same(other, recipe)]
+        longest = max(alike, key=lambda j: epochs(recipes[j]))  # max keeps the first among equals
+        if longest != i:
+            longer_of[i] = longest
+    snapshots: dict[int, WeightsAfter] = {}
+    results: dict[int, dict] = {}
+    for i in sorted(range(len(recipes)), key=lambda i: i in longer_of):  # the longer runs first
+        recipe = recipes[i]
+        if i in longer_of:
+            longer = longer_of[i]
+            results[i] = reuse(recipe, results[longer], snapshots[longer].weights[epochs(recipe)])
+        else:
+            snapshots[i] = WeightsAfter(epochs(recipes[j]) for j, k in longer_of.items() if k == i)
+            results[i] = train(recipe, [snapshots[i]])
+    return [results[i] for i in range(len(recipes))]

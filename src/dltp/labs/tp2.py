@@ -218,24 +218,8 @@ def _params(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, mod
 
 
 def same_training(a: Variant, b: Variant) -> bool:
-    """Whether ``a`` and ``b`` train the same model the same way, differing at most in epochs:
-    with the same seed, the shorter one is then exactly the first epochs of the longer one."""
-    ignore = {"name", "exercise", "epochs"}
-    return {k: x for k, x in asdict(a).items() if k not in ignore} == \
-        {k: x for k, x in asdict(b).items() if k not in ignore}
-
-
-class WeightsAfter(keras.callbacks.Callback):
-    """Keeps a copy of the model's weights (BN statistics included) after the given epochs."""
-
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = set(epochs)
-        self.weights: dict[int, list] = {}
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 in self.epochs:
-            self.weights[epoch + 1] = [np.array(w, copy=True) for w in self.model.get_weights()]
+    """Whether ``a`` and ``b`` differ at most in epochs (and names): ``training.same_training``."""
+    return training.same_training(a, b, labels=("name", "exercise"))
 
 
 def _record(v: Variant, model, history: dict, train_seconds: float, run_id: str, p: Prepared,
@@ -260,62 +244,43 @@ def _record(v: Variant, model, history: dict, train_seconds: float, run_id: str,
 def train_variant(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, *,
                   epochs: int | None = None, parent_run_id: str | None = None, dltp_id: str | None = None,
                   experiment: str = EXPERIMENT, run_name: str | None = None, tags: dict | None = None,
-                  keep_weights_after=()) -> dict:
-    """Train ``v`` in its own MLflow run; return its measured figures, diagnosis and curves (and,
-    under "weights_after", the weights it had after each epoch count in ``keep_weights_after``)."""
+                  callbacks=(), first_epochs_of: tuple[dict, list] | None = None) -> dict:
+    """Train ``v`` in its own MLflow run; return its measured figures, diagnosis and curves.
+
+    ``first_epochs_of=(row, weights)``: ``v`` is not trained but logged from the first epochs of
+    ``row``, a run of the same training (``same_training``) that went on longer, and the
+    ``weights`` it had then; training ``v`` would repeat those exact epochs."""
     epochs = epochs or _epochs(v, cfg)
     model = _build(v, p, cfg)
     params = _params(v, p, cfg, thresholds, model, epochs)
-    snapshots = WeightsAfter(keep_weights_after)
+    run_tags = {"tp2.variant": v.name, **(tags or {})}
+    if first_epochs_of is not None:
+        run_tags["tp2.first_epochs_of"] = first_epochs_of[0]["run_id"]
     with tracking.run(experiment, dltp_id=dltp_id or v.exercise, run_name=run_name or f"{v.name}-{p.data.name}",
-                      params=params, data=p.data, seed=cfg.seed, parent_run_id=parent_run_id,
-                      tags={"tp2.variant": v.name, **(tags or {})}) as active:
-        start = time.perf_counter()
-        history = training.fit(model, p.x_train, p.y_train, validation_data=(p.x_val, p.y_val), epochs=epochs,
-                               batch_size=params["batch_size"], checkpoint=False, callbacks=[snapshots]).history
-        row = _record(v, model, history, time.perf_counter() - start, active.info.run_id, p, thresholds)
-    return {**row, "weights_after": snapshots.weights}
-
-
-def variant_from_prefix(v: Variant, donor: dict, p: Prepared, cfg: RunConfig, thresholds: Thresholds, *,
-                        parent_run_id: str | None = None) -> dict:
-    """Log ``v`` from the first epochs of ``donor``, a run of the same training (``same_training``)
-    that went on longer: its curves up to ``v``'s epochs and the weights it had then. Training ``v``
-    again would repeat those exact epochs (same model, seed, optimizer and data order)."""
-    epochs = _epochs(v, cfg)
-    model = _build(v, p, cfg)
-    model.set_weights(donor["weights_after"][epochs])
-    history = {k: vs[:epochs] for k, vs in donor["history"].items()}
-    with tracking.run(EXPERIMENT, dltp_id=v.exercise, run_name=f"{v.name}-{p.data.name}",
-                      params=_params(v, p, cfg, thresholds, model, epochs), data=p.data, seed=cfg.seed,
-                      parent_run_id=parent_run_id,
-                      tags={"tp2.variant": v.name, "tp2.first_epochs_of": donor["run_id"]}) as active:
-        for epoch in range(epochs):
-            tracking.log_metrics({k: vs[epoch] for k, vs in history.items()}, step=epoch)
-        return _record(v, model, history, float(sum(history["epoch_time_s"])), active.info.run_id, p, thresholds)
+                      params=params, data=p.data, seed=cfg.seed, parent_run_id=parent_run_id, tags=run_tags) as active:
+        if first_epochs_of is None:
+            with tracking.Timer() as timer:
+                history = training.fit(model, p.x_train, p.y_train, validation_data=(p.x_val, p.y_val),
+                                       epochs=epochs, batch_size=params["batch_size"], checkpoint=False,
+                                       callbacks=list(callbacks)).history
+            train_seconds = timer.seconds
+        else:
+            longer, weights = first_epochs_of
+            history = training.replay_first_epochs(model, longer["history"], weights, epochs)
+            train_seconds = float(sum(history["epoch_time_s"]))
+        return _record(v, model, history, train_seconds, active.info.run_id, p, thresholds)
 
 
 def train_all(names: list[str], p: Prepared, cfg: RunConfig, thresholds: Thresholds, parent_run_id: str) -> dict:
     """Every variant in ``names`` as a child run; a variant that is the first epochs of a longer
     one in the group (the 10-epoch Adam run and the 15-epoch baseline) is not trained twice."""
-    variants = [VARIANTS[n] for n in names]
-    donor_of = {}
-    for v in variants:
-        same = [d for d in variants if same_training(d, v)]
-        donor = max(same, key=lambda d: _epochs(d, cfg))  # the longest; the first declared among equals
-        if donor is not v:
-            donor_of[v.name] = donor.name
-    rows = {}
-    for v in sorted(variants, key=lambda v: v.name in donor_of):  # donors train first
-        if v.name in donor_of:
-            rows[v.name] = variant_from_prefix(v, rows[donor_of[v.name]], p, cfg, thresholds,
-                                               parent_run_id=parent_run_id)
-        else:
-            keep = {_epochs(VARIANTS[n], cfg) for n, d in donor_of.items() if d == v.name}
-            rows[v.name] = train_variant(v, p, cfg, thresholds, parent_run_id=parent_run_id, keep_weights_after=keep)
-    for row in rows.values():
-        row.pop("weights_after", None)
-    return {n: rows[n] for n in names}
+    rows = training.train_sharing_first_epochs(
+        [VARIANTS[n] for n in names], epochs=lambda v: _epochs(v, cfg), same=same_training,
+        train=lambda v, callbacks: train_variant(v, p, cfg, thresholds, parent_run_id=parent_run_id,
+                                                 callbacks=callbacks),
+        reuse=lambda v, longer, weights: train_variant(v, p, cfg, thresholds, parent_run_id=parent_run_id,
+                                                       first_epochs_of=(longer, weights)))
+    return dict(zip(names, rows))
 
 
 # --------------------------------------------------------------------------------------------
