@@ -208,12 +208,18 @@ def metric_history(run_id: str, key: str) -> list[float]:
 
 
 class Timer:
+    """Wall-clock seconds of a ``with`` block: ``seconds`` once it has ended, ``elapsed()`` so far
+    (to log the time inside the block it measures)."""
+
     def __enter__(self):
         self.start = time.perf_counter()
         return self
 
     def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
+        self.seconds = self.elapsed()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
 
 
 def register_model(name: str, source: str, run_id: str, *, score_key: str, score: float,

@@ -139,19 +139,18 @@ def replay_first_epochs(model, history: dict[str, list[float]], weights: list, e
     return first
 
 
-def train_sharing_first_epochs(recipes: Sequence[Recipe], *, epochs: Callable[[Recipe], int],
-                               same: Callable[[Recipe, Recipe], bool],
-                               train: Callable[[Recipe, list], dict],
-                               reuse: Callable[[Recipe, dict, list], dict]) -> list[dict]:
+def train_sharing_first_epochs(recipes: Sequence[Recipe], train: Callable[..., dict], *,
+                               epochs: Callable[[Recipe], int], same: Callable[[Recipe, Recipe], bool]) -> list[dict]:
     """Every recipe's result, in order, training each distinct training once.
 
     A recipe that trains like others in the group (``same``) is taken from the longest of them
     (by ``epochs``; the first listed among equals), which trains first:
 
-    - ``train(recipe, callbacks)`` trains a recipe (passing ``callbacks`` to ``fit``) and returns
-      its result;
-    - ``reuse(recipe, longer_result, weights)`` makes a recipe's result from the longer run's
-      result and the weights that run had after ``epochs(recipe)`` epochs (``replay_first_epochs``).
+    - ``train(recipe, callbacks=[...])`` trains a recipe, passing the callbacks to ``fit``, and
+      returns its result;
+    - ``train(recipe, first_epochs_of=(longer_result, weights))`` makes a recipe's result from the
+      longer run's result and the weights that run had after ``epochs(recipe)`` epochs, without
+      training (``replay_first_epochs``).
     """
     longer_of: dict[int, int] = {}
     for i, recipe in enumerate(recipes):
@@ -165,8 +164,8 @@ def train_sharing_first_epochs(recipes: Sequence[Recipe], *, epochs: Callable[[R
         recipe = recipes[i]
         if i in longer_of:
             longer = longer_of[i]
-            results[i] = reuse(recipe, results[longer], snapshots[longer].weights[epochs(recipe)])
+            results[i] = train(recipe, first_epochs_of=(results[longer], snapshots[longer].weights[epochs(recipe)]))
         else:
             snapshots[i] = WeightsAfter(epochs(recipes[j]) for j, k in longer_of.items() if k == i)
-            results[i] = train(recipe, [snapshots[i]])
+            results[i] = train(recipe, callbacks=[snapshots[i]])
     return [results[i] for i in range(len(recipes))]

@@ -151,8 +151,8 @@ def test_a_shorter_identical_run_is_logged_from_the_longer_ones_first_epochs(mlf
     assert tp2.same_training(tp2.VARIANTS["baseline"], tp2.VARIANTS["adam"])
     assert not tp2.same_training(tp2.VARIANTS["adam"], tp2.VARIANTS["batchnorm"])
     cfg = RunConfig(dataset="mnist")
-    _, _, _, _, shared = tp2._run_group("tp2", ["baseline", "adam"], cfg, [])
-    _, _, _, _, alone = tp2._run_group("tp2.optimizers", ["adam"], cfg, [])  # Adam trained for real
+    shared = tp2._run_group("tp2", ["baseline", "adam"], cfg, []).rows
+    alone = tp2._run_group("tp2.optimizers", ["adam"], cfg, []).rows  # Adam trained for real
 
     derived, trained = shared["adam"], alone["adam"]
     assert len(shared["baseline"]["history"]["val_loss"]) == 3 and len(derived["history"]["val_loss"]) == 2
