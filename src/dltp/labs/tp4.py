@@ -10,8 +10,6 @@ The memory study of 3D convolutions is ``tp4.memory`` (dltp.labs.tp4_memory).
 
 from __future__ import annotations
 
-import time
-
 import keras
 import numpy as np
 
@@ -57,30 +55,28 @@ def run_unet(cfg: RunConfig) -> dict:
     with tracking.run(UNET_EXPERIMENT, dltp_id="tp4.unet", run_name=f"unet-{data.name}", params=params,
                       data=data, seed=cfg.seed) as active:
         tracking.log_metrics({"parameters": model.count_params()})
-        start = time.perf_counter()
-        logger = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                              epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
-        train_seconds = time.perf_counter() - start
-        history = logger.history
+        with tracking.Timer() as fit_time:
+            history = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                                   epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False).history
         tracking.log_figure(_curves(history), "training_curves.png")
 
-        predicted = model.predict(data.x_val, batch_size=8, verbose=0)
-        hard = binary_scores(data.y_val, predicted)  # thresholded at 0.5, mean over images
-        tracking.log_metrics({"val_dice_hard": hard["dice"], "val_iou_hard": hard["iou"]})
-        tracking.log_figure(prediction_figure(data.x_val[:4], data.y_val[:4], predicted[:4]), "predictions.png")
+        probabilities = model.predict(data.x_val, batch_size=8, verbose=0)
+        hard_scores = binary_scores(data.y_val, probabilities)  # thresholded at 0.5, mean over images
+        tracking.log_metrics({"val_dice_hard": hard_scores["dice"], "val_iou_hard": hard_scores["iou"]})
+        tracking.log_figure(prediction_figure(data.x_val[:4], data.y_val[:4], probabilities[:4]), "predictions.png")
 
-        table = perturbation_table()
-        tracking.log_json(table, "iou_vs_dice.json")
-        tracking.log_text(perturbation_markdown(table), "iou_vs_dice.md")
-        tracking.log_figure(perturbation_figure(table), "iou_vs_dice.png")
+        perturbations = perturbation_table()
+        tracking.log_json(perturbations, "iou_vs_dice.json")
+        tracking.log_text(perturbation_markdown(perturbations), "iou_vs_dice.md")
+        tracking.log_figure(perturbation_figure(perturbations), "iou_vs_dice.png")
         tracking.log_keras_model(model, "model")
         return result(
             "tp4.unet", active.info.run_id, data, variant=variant, epochs=params["epochs"],
             parameters=model.count_params(),
             val_dice=history["val_dice_coefficient"][-1], val_iou=history["val_iou"][-1],
-            val_dice_hard=hard["dice"], val_iou_hard=hard["iou"], val_loss=history["val_loss"][-1],
-            epoch_time_s=float(np.mean(history["epoch_time_s"])), train_seconds=train_seconds,
-            iou_vs_dice=table,
+            val_dice_hard=hard_scores["dice"], val_iou_hard=hard_scores["iou"], val_loss=history["val_loss"][-1],
+            epoch_time_s=float(np.mean(history["epoch_time_s"])), train_seconds=fit_time.seconds,
+            iou_vs_dice=perturbations,
         )
 
 
@@ -95,13 +91,13 @@ def _curves(history: dict):
 
 def prediction_figure(x, y, p):
     """One row per image: input, true mask, predicted probability (with its Dice/IoU)."""
-    plt = plots.pyplot()
-    fig, axes = plt.subplots(len(x), 3, figsize=(7.5, 2.5 * len(x)), squeeze=False)
+    fig, axes = plots.pyplot().subplots(len(x), 3, figsize=(7.5, 2.5 * len(x)), squeeze=False)
     for i in range(len(x)):
         scores = binary_scores(y[i:i + 1], p[i:i + 1])
         for ax, img, title in zip(axes[i], (x[i], y[i], p[i]),
                                   ("input", "truth", f"prediction  Dice {scores['dice']:.3f} IoU {scores['iou']:.3f}")):
-            ax.imshow(img[..., 0], cmap="gray", vmin=0 if title != "input" else None, vmax=1 if title != "input" else None)
+            mask_range = {} if title == "input" else {"vmin": 0, "vmax": 1}  # masks and probabilities: 0 to 1
+            ax.imshow(img[..., 0], cmap="gray", **mask_range)
             ax.set_title(title, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
@@ -145,8 +141,7 @@ def perturbation_markdown(rows: list[dict]) -> str:
 
 
 def perturbation_figure(rows: list[dict]):
-    plt = plots.pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plots.pyplot().subplots(figsize=(6.4, 4.2))
     for kind, marker in (("erosion", "o"), ("dilation", "s"), ("shift", "^")):
         sel = [r for r in rows if r["perturbation"] == kind]
         ax.plot([r["radius"] for r in sel], [r["dice"] for r in sel], marker + "-", label=f"Dice, {kind}")
@@ -184,26 +179,24 @@ def run_conv3d(cfg: RunConfig) -> dict:
                       data=data, seed=cfg.seed) as active:
         tracking.log_text(model.to_json(indent=2), "architecture.json")
         tracking.log_metrics({"parameters": model.count_params()})
-        start = time.perf_counter()
-        logger = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                              epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False)
-        train_seconds = time.perf_counter() - start
-        history = logger.history
+        with tracking.Timer() as fit_time:
+            history = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                                   epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False).history
         tracking.log_figure(plots.training_curves(history, "TP4 Conv3D — sphere vs cube"), "training_curves.png")
         test_loss, test_accuracy, test_auc = model.evaluate(data.x_test, data.y_test, batch_size=32, verbose=0)
         tracking.log_metrics({"test_loss": test_loss, "test_accuracy": test_accuracy, "test_auc": test_auc})
         probabilities = model.predict(data.x_test, batch_size=32, verbose=0)[:, 0]
         predicted = (probabilities > 0.5).astype(int)
-        cm = plots.confusion_matrix(data.y_test, predicted, 2)
-        tracking.log_figure(plots.confusion_matrix_figure(cm, data.class_names, "Conv3D held-out test volumes"),
+        confusion = plots.confusion_matrix(data.y_test, predicted, 2)
+        tracking.log_figure(plots.confusion_matrix_figure(confusion, data.class_names, "Conv3D held-out test volumes"),
                             "confusion_matrix.png")
         tracking.log_keras_model(model, "model")
-        chance = float(max(np.mean(data.y_test), 1 - np.mean(data.y_test)))
+        chance = float(max(np.mean(data.y_test), 1 - np.mean(data.y_test)))  # the larger class's share
         return result(
             "tp4.conv3d", active.info.run_id, data, epochs=params["epochs"], parameters=model.count_params(),
             test_accuracy=float(test_accuracy), test_auc=float(test_auc), test_loss=float(test_loss),
             val_accuracy=history["val_accuracy"][-1], val_auc=history["val_auc"][-1],
             val_loss=history["val_loss"][-1], train_accuracy=history["accuracy"][-1],
             chance_accuracy=chance, epoch_time_s=float(np.mean(history["epoch_time_s"])),
-            train_seconds=train_seconds,
+            train_seconds=fit_time.seconds,
         )

@@ -23,6 +23,8 @@ import subprocess
 import sys
 from types import SimpleNamespace
 
+from dltp import tables
+
 MB = 1024 ** 2
 
 
@@ -185,33 +187,30 @@ def run(cfg) -> dict:
 
 
 def markdown(rows, layers, alt) -> str:
-    out = ["| input | batch | parameters | activations from shapes (MB) | measured peak (MB) | first pass (MB) "
-           "| measured / shapes |",
-           "|---|---|---|---|---|---|---|"]
+    """The study as Markdown: measured memory per input, activations per layer, design alternatives."""
+    measured = []
     for r in rows:
         peak = f"{r['measured_peak_mb']:.1f}" if r["measured_peak_mb"] is not None else f"— ({r['error']})"
         first = f"{r['first_pass_mb']:.1f}" if r.get("first_pass_mb") is not None else "—"
         ratio = f"{r['ratio_measured_to_activations']:.2f}" if r.get("ratio_measured_to_activations") else "—"
-        out.append(f"| {r['side']}³ | {r['batch']} | {r['parameters']:,} | {r['activation_mb']:.1f} | {peak} "
-                   f"| {first} | {ratio} |")
+        measured.append((f"{r['side']}³", r["batch"], f"{r['parameters']:,}", f"{r['activation_mb']:.1f}", peak, first,
+                         ratio))
+    text = tables.markdown(("input", "batch", "parameters", "activations from shapes (MB)", "measured peak (MB)",
+                            "first pass (MB)", "measured / shapes"), measured)
     for side, table in layers.items():
-        out += ["", f"Per layer at {side}³, batch 1 (float32):", "",
-                "| layer | output shape | activation (MB) | parameters |", "|---|---|---|---|"]
-        out += [f"| {t['layer']} | {'×'.join(map(str, t['output_shape']))} | {t['activation_bytes'] / MB:.2f} | "
-                f"{t['parameters']:,} |" for t in table]
-    out += ["", "Design alternatives, from the shapes:", "",
-            "| design | input | batch | activations (MB) | parameters |", "|---|---|---|---|---|"]
-    out += [f"| {a['design']} | {a['side']}³ | {a['batch']} | {a['activation_mb']:.1f} | {a['parameters']:,} |"
-            for a in alt]
-    return "\n".join(out) + "\n"
+        text += f"\nPer layer at {side}³, batch 1 (float32):\n\n" + tables.markdown(
+            ("layer", "output shape", "activation (MB)", "parameters"),
+            [(t["layer"], "×".join(map(str, t["output_shape"])), f"{t['activation_bytes'] / MB:.2f}",
+              f"{t['parameters']:,}") for t in table])
+    return text + "\nDesign alternatives, from the shapes:\n\n" + tables.markdown(
+        ("design", "input", "batch", "activations (MB)", "parameters"),
+        [(a["design"], f"{a['side']}³", a["batch"], f"{a['activation_mb']:.1f}", f"{a['parameters']:,}") for a in alt])
 
 
 def figure(rows):
     from dltp.plots import pyplot
 
-    plt = pyplot()
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.2))
     for batch, colour in zip(sorted({r["batch"] for r in rows}), ("C0", "C1", "C2", "C3")):
         sel = [r for r in rows if r["batch"] == batch]
         voxels = [r["side"] ** 3 for r in sel]
