@@ -58,8 +58,8 @@ def _flatten(params: dict[str, Any]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = None, params: dict[str, Any] | None = None,
-        tags: dict[str, Any] | None = None, data=None, seed: int | None = None,
+def run(experiment: str, *, dltp_id: str | None = None, run_name: str | None = None,
+        params: dict[str, Any] | None = None, tags: dict[str, Any] | None = None, data=None, seed: int | None = None,
         resume_run_id: str | None = None, parent_run_id: str | None = None) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run that always ends with the right status.
 
@@ -233,16 +233,16 @@ def register_model(name: str, source: str, run_id: str, *, score_key: str, score
     """
     from mlflow.exceptions import MlflowException
 
-    c = client()
+    registry = client()
     try:
-        c.create_registered_model(name)
+        registry.create_registered_model(name)
     except MlflowException:
         pass  # already registered
     tags = {"dataset": dataset, "dataset_fallback": str(fallback).lower(), score_key: repr(score),
             "backend": backend()}
-    version = c.create_model_version(name, source=source, run_id=run_id, tags=tags, model_id=model_id).version
+    version = registry.create_model_version(name, source=source, run_id=run_id, tags=tags, model_id=model_id).version
     try:
-        champion = c.get_model_version_by_alias(name, alias)
+        champion = registry.get_model_version_by_alias(name, alias)
     except MlflowException:
         champion = None
     if champion is None:
@@ -252,5 +252,5 @@ def register_model(name: str, source: str, run_id: str, *, score_key: str, score
     else:
         wins = champion.tags.get("dataset_fallback") == "true" and not fallback
     if wins:
-        c.set_registered_model_alias(name, alias, version)
+        registry.set_registered_model_alias(name, alias, version)
     return str(version), wins

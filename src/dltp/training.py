@@ -152,20 +152,22 @@ def train_sharing_first_epochs(recipes: Sequence[Recipe], train: Callable[..., d
       longer run's result and the weights that run had after ``epochs(recipe)`` epochs, without
       training (``replay_first_epochs``).
     """
-    longer_of: dict[int, int] = {}
-    for i, recipe in enumerate(recipes):
-        alike = [j for j, other in enumerate(recipes) if same(other, recipe)]
-        longest = max(alike, key=lambda j: epochs(recipes[j]))  # max keeps the first among equals
-        if longest != i:
-            longer_of[i] = longest
+    longer_of: dict[int, int] = {}  # recipe index -> the index of the longer recipe it is taken from
+    for index, recipe in enumerate(recipes):
+        alike = [other for other, candidate in enumerate(recipes) if same(candidate, recipe)]
+        longest = max(alike, key=lambda other: epochs(recipes[other]))  # max keeps the first among equals
+        if longest != index:
+            longer_of[index] = longest
     snapshots: dict[int, WeightsAfter] = {}
     results: dict[int, dict] = {}
-    for i in sorted(range(len(recipes)), key=lambda i: i in longer_of):  # the longer runs first
-        recipe = recipes[i]
-        if i in longer_of:
-            longer = longer_of[i]
-            results[i] = train(recipe, first_epochs_of=(results[longer], snapshots[longer].weights[epochs(recipe)]))
+    for index in sorted(range(len(recipes)), key=lambda index: index in longer_of):  # the longer runs first
+        recipe = recipes[index]
+        if index in longer_of:
+            longer = longer_of[index]
+            weights = snapshots[longer].weights[epochs(recipe)]
+            results[index] = train(recipe, first_epochs_of=(results[longer], weights))
         else:
-            snapshots[i] = WeightsAfter(epochs(recipes[j]) for j, k in longer_of.items() if k == i)
-            results[i] = train(recipe, callbacks=[snapshots[i]])
-    return [results[i] for i in range(len(recipes))]
+            shorter = [recipes[other] for other, source in longer_of.items() if source == index]
+            snapshots[index] = WeightsAfter(epochs(other) for other in shorter)
+            results[index] = train(recipe, callbacks=[snapshots[index]])
+    return [results[index] for index in range(len(recipes))]
