@@ -172,10 +172,10 @@ def run(cfg) -> dict:
                                           f"activation_mb_{side}_b{batch}": row["activation_mb"]})
                 rows.append(row)
             keras.backend.clear_session()
-        alt = alternatives(max(sides), max(batches))
-        tracking.log_json({"rows": rows, "layers": {str(k): v for k, v in layers.items()}, "alternatives": alt},
+        designs = alternatives(max(sides), max(batches))
+        tracking.log_json({"rows": rows, "layers": {str(k): v for k, v in layers.items()}, "alternatives": designs},
                           "memory_study.json")
-        tracking.log_text(markdown(rows, layers, alt), "memory_study.md")
+        tracking.log_text(markdown(rows, layers, designs), "memory_study.md")
         tracking.log_figure(figure(rows), "memory_study.png")
         peaks = [r["measured_peak_mb"] for r in rows if r["measured_peak_mb"] is not None]
         smallest = min(rows, key=lambda r: (r["side"] ** 3 * r["batch"]))
@@ -183,10 +183,10 @@ def run(cfg) -> dict:
         return result("tp4.memory", active.info.run_id, data,
                       measured_peak_mb_smallest=smallest["measured_peak_mb"] if peaks else None,
                       measured_peak_mb_largest=largest["measured_peak_mb"] if peaks else None,
-                      rows=rows, alternatives=alt)
+                      rows=rows, alternatives=designs)
 
 
-def markdown(rows, layers, alt) -> str:
+def markdown(rows, layers, designs) -> str:
     """The study as Markdown: measured memory per input, activations per layer, design alternatives."""
     measured = []
     for r in rows:
@@ -204,7 +204,8 @@ def markdown(rows, layers, alt) -> str:
               f"{t['parameters']:,}") for t in table])
     return text + "\nDesign alternatives, from the shapes:\n\n" + tables.markdown(
         ("design", "input", "batch", "activations (MB)", "parameters"),
-        [(a["design"], f"{a['side']}³", a["batch"], f"{a['activation_mb']:.1f}", f"{a['parameters']:,}") for a in alt])
+        [(a["design"], f"{a['side']}³", a["batch"], f"{a['activation_mb']:.1f}", f"{a['parameters']:,}")
+         for a in designs])
 
 
 def figure(rows):
