@@ -30,7 +30,7 @@ RUNS = RESULTS / "runs"
 
 
 def scripts() -> list[Path]:
-    tools = ("run_all.py", "record.py", "render_results.py")
+    tools = ("run_all.py", "record.py", "render_results.py", "compare_runs.py")
     return sorted(p for p in HERE.glob("*.py")
                   if p.name not in tools and not p.name.startswith("_") and not p.stem.endswith("_worker"))
 

@@ -22,6 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from dltp.config import first_count
 from dltp.errors import DltpError
 
 KNOWN = ("torch", "jax", "tensorflow")
@@ -146,18 +147,9 @@ def default_threads() -> int:
 
 
 def resolve_threads(flag: int | None) -> int:
-    for value, where in ((flag, "--threads"), (os.environ.get("DLTP_THREADS"), "DLTP_THREADS"),
-                         (os.environ.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS")):
-        if value in (None, ""):
-            continue
-        try:
-            threads = int(value)
-        except ValueError:
-            raise DltpError(f"{where} must be a whole number, not {value!r}") from None
-        if threads < 1:
-            raise DltpError(f"{where} must be at least 1")
-        return threads
-    return default_threads()
+    threads = first_count((flag, "--threads"), (os.environ.get("DLTP_THREADS"), "DLTP_THREADS"),
+                          (os.environ.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS"))
+    return threads or default_threads()
 
 
 def thread_env(threads: int) -> dict[str, str]:

@@ -55,3 +55,19 @@ def require_at_least_one(**flags: int | None) -> None:
     for name, value in flags.items():
         if value is not None and value < 1:
             raise DltpError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def first_count(*sources: tuple[object, str]) -> int | None:
+    """The first of ``(value, where)`` that is set (a flag, then environment variables), as a whole
+    number of at least 1; None when none is set. A bad value is an error naming where it came from."""
+    for value, where in sources:
+        if value in (None, ""):
+            continue
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            raise DltpError(f"{where} must be a whole number, not {value!r}") from None
+        if count < 1:
+            raise DltpError(f"{where} must be at least 1")
+        return count
+    return None

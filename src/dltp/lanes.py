@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from dltp import backends, child
-from dltp.errors import DltpError
+from dltp.config import first_count
 
 UNMEASURED_S = 30.0  # an experiment without a measurement counts as this many seconds
 START_S = 6.0  # a child process's start (Python, keras, the backend), added to each batch
@@ -49,17 +49,8 @@ class Outcome:
 def resolve_jobs(flag: int | None, threads: int, units: int) -> int:
     """Lanes for a run of ``units`` experiments: ``--jobs``, else DLTP_JOBS, else as many as the
     cores hold at ``threads`` each (one on a GPU, whose memory one experiment may take)."""
-    for value, where in ((flag, "--jobs"), (os.environ.get("DLTP_JOBS"), "DLTP_JOBS")):
-        if value in (None, ""):
-            continue
-        try:
-            jobs = int(value)
-        except ValueError:
-            raise DltpError(f"{where} must be a whole number, not {value!r}") from None
-        if jobs < 1:
-            raise DltpError(f"{where} must be at least 1")
-        break
-    else:
+    jobs = first_count((flag, "--jobs"), (os.environ.get("DLTP_JOBS"), "DLTP_JOBS"))
+    if jobs is None:
         jobs = 1 if backends.gpu_visible() else max(1, (os.cpu_count() or 1) // threads)
     return max(1, min(jobs, units))
 
