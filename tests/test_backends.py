@@ -1,6 +1,9 @@
 """Backend resolution: the flag, the user's KERAS_BACKEND, and the measured preferences (auto)."""
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -110,3 +113,25 @@ def test_the_shipped_preferences_are_measured_and_consistent():
                 else:  # rates of one or more workloads: the first backend wins the summed time
                     cost = {b: sum(1 / w[b] for w in figures.values()) for b in order}
                     assert min(cost, key=cost.get) == order[0], unit
+
+
+PIN = """
+import json, os
+from dltp import backends
+before = sorted(os.sched_getaffinity(0))
+chosen = backends.pin_cpus(1, lane=int(os.environ["LANE"]))
+print(json.dumps({"before": before, "chosen": chosen, "after": sorted(os.sched_getaffinity(0))}))
+"""
+
+
+@pytest.mark.parametrize("lane", [0, 1])
+def test_jax_is_held_to_its_threads_by_binding_each_lane_to_its_own_cpus(lane):
+    # in a fresh process: binding this one would bind the rest of the tests
+    proc = subprocess.run([sys.executable, "-c", PIN], capture_output=True, text=True,
+                          env={**os.environ, "LANE": str(lane)})
+    assert proc.returncode == 0, proc.stderr
+    cpus = json.loads(proc.stdout)
+    if len(cpus["before"]) < 2:
+        assert cpus["chosen"] is None and cpus["after"] == cpus["before"]  # one CPU: nothing to bind
+    else:
+        assert cpus["after"] == cpus["chosen"] == [cpus["before"][lane]]

@@ -20,6 +20,7 @@ import sys
 from dltp import backends, registry
 
 CHILD_VAR = "DLTP_CHILD"  # set in the child: the parent prints the summaries and the table
+LANE_VAR = "DLTP_LANE"  # which lane a child runs in: its share of the CPUs (dltp.backends.pin_cpus)
 RESULT_MARK = "dltp-result: "  # a child's line carrying one experiment's JSON result
 
 
@@ -92,16 +93,17 @@ def _write(line: str) -> None:
 
 
 def run_batch(units: list[str], args, backend: str, threads: int, *, output=None, on_result=None,
-              started=None) -> int:
+              started=None, lane: int = 0) -> int:
     """Run ``units`` on ``backend`` in one child process; return its exit code.
 
     ``output(line)`` receives each line of its output as it comes (default: this stdout),
-    ``on_result(unit, result)`` each experiment's result as it ends, ``started(proc)`` the process.
+    ``on_result(unit, result)`` each experiment's result as it ends, ``started(proc)`` the process;
+    ``lane`` picks the child's share of the CPUs when it has to be bound to them (jax).
     Ctrl-C or a SIGTERM to this process stops the child (its runs end KILLED) and is raised again.
     """
     output = output or _write
     env = {**os.environ, **backends.thread_env(threads), "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
-           CHILD_VAR: "1"}
+           CHILD_VAR: "1", LANE_VAR: str(lane)}
     proc = subprocess.Popen(argv_for(units, args, backend, threads), env=env, stdout=subprocess.PIPE, text=True,
                             bufsize=1)
     if started:

@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 
 from dltp import registry
-from dltp.child import ChildExit
+from dltp.child import LANE_VAR, ChildExit
 from dltp.errors import DltpError
 
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
@@ -119,6 +119,8 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
     if _loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = backend
         os.environ.update(backends.thread_env(threads))
+        if backend == "jax":  # the one backend that ignores its thread flags
+            backends.pin_cpus(threads, lane=int(os.environ.get(LANE_VAR) or 0))
     backends.skip_tensorflow_seeding()
     result = _public(registry.runner(unit)(cfg.for_experiment(unit)))
     result.setdefault("device", backends.device())

@@ -123,7 +123,7 @@ def run(lanes: list[list[Batch]], args, threads: int, on_result) -> Outcome:
     stopping = threading.Event()
     procs: list[subprocess.Popen] = []
 
-    def lane_worker(batches: list[Batch]) -> None:
+    def lane_worker(lane: int, batches: list[Batch]) -> None:
         for batch in batches:
             if stopping.is_set():
                 return
@@ -141,7 +141,7 @@ def run(lanes: list[list[Batch]], args, threads: int, on_result) -> Outcome:
                     on_result(unit, value)
 
             code = child.run_batch(batch.units, args, batch.backend, threads, output=output, on_result=result,
-                                   started=procs.append)
+                                   started=procs.append, lane=lane)
             if code == 130:
                 outcome.interrupted = True
                 stopping.set()
@@ -149,7 +149,8 @@ def run(lanes: list[list[Batch]], args, threads: int, on_result) -> Outcome:
                 if unit not in outcome.results:
                     outcome.codes[unit] = code or 1
 
-    workers = [threading.Thread(target=lane_worker, args=(lane,), daemon=True) for lane in lanes]
+    workers = [threading.Thread(target=lane_worker, args=(index, lane), daemon=True)
+               for index, lane in enumerate(lanes)]
     for worker in workers:
         worker.start()
     try:
