@@ -39,6 +39,15 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def commit() -> dict:
+    """The commit the benchmark ran at, and whether the tree had changes beside it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, cwd=HERE.parent).stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD") or None,
+            "dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "src", "bench/*.py"))}
+
+
 def run_one(script: Path, env: dict) -> dict:
     print(f"== {script.stem} ==", flush=True)
     load = os.getloadavg()[0]  # other work on the machine when it started: context for the timings
@@ -50,7 +59,8 @@ def run_one(script: Path, env: dict) -> dict:
     if proc.returncode:
         print(proc.stderr[-3000:], file=sys.stderr)
     record = {"benchmark": script.stem, "returncode": proc.returncode, "seconds": round(seconds, 1),
-              "date": time.strftime("%Y-%m-%d"), "machine": machine(), "threads": env.get("OMP_NUM_THREADS"),
+              "date": time.strftime("%Y-%m-%d"), **commit(), "machine": machine(),
+              "threads": env.get("OMP_NUM_THREADS"),
               "load_average_at_start": round(load, 2), "output": proc.stdout}
     payload = RESULTS / f"{script.stem}.json"  # the figures the benchmark saved, when it saved them now
     if payload.exists() and payload.stat().st_mtime >= started:

@@ -2,6 +2,9 @@
 
 Exit codes: 0 success, 1 an experiment failed, 2 bad usage or input (a clear message, never a
 stack trace), 130 interrupted (Ctrl-C or SIGTERM; the MLflow run is marked KILLED).
+
+Over 300 lines because `dltp run` is here whole: its checks, its plan (dltp.lanes), the run in this
+process or in children, and the table it ends with, read in one place.
 """
 
 from __future__ import annotations

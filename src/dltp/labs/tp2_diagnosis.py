@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dltp import tables
+from dltp import registry, tables
 from dltp.config import RunConfig
 from dltp.errors import DltpError
 
@@ -28,8 +28,8 @@ OPTIMIZER_VARIANTS = ("sgd_momentum", "rmsprop", "adam")
 
 @dataclass(frozen=True)
 class Thresholds:
-    bias: float = 0.90  # train accuracy below this → high bias
-    variance: float = 0.02  # train − validation accuracy above this → high variance
+    bias: float = registry.OPTIONS["bias_threshold"].default  # train accuracy below this → high bias
+    variance: float = registry.OPTIONS["variance_threshold"].default  # train − validation gap above → high variance
     val_accuracy: float = 0.975  # epochs-to-threshold counts epochs until validation reaches this
     absolute: bool = False  # BatchNorm judged on val_accuracy (True) or on RELATIVE_LEVEL of the best
 
