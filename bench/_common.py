@@ -18,13 +18,14 @@ def run_under(backend: str, module: str, *args: str, timeout: int = 1800) -> dic
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")
            + os.pathsep + str(Path(__file__).resolve().parent)}
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
-                          env=env, timeout=timeout, cwd=Path(__file__).resolve().parent, preexec_fn=_bind_to_threads)
+                          env=env, timeout=timeout, cwd=Path(__file__).resolve().parent,
+                          preexec_fn=bind_to_threads)
     if proc.returncode != 0:
         return {"backend": backend, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _bind_to_threads() -> None:
+def bind_to_threads() -> None:
     """With a thread count set (``--threads N``), a side may use N cores and no more: XLA (jax)
     ignores its thread flags and sizes its pool from the CPU affinity, so every side is bound to the
     first N CPUs, the same for every backend."""

@@ -22,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, matmul_gflops, peak_rss_mb, save, training_flops_per_sample  # noqa: E402
+from _common import (bind_to_threads, markdown_table, matmul_gflops, peak_rss_mb, save,  # noqa: E402
+                     training_flops_per_sample)
 
 MODELS = ("cnn", "resnet", "detector")
 
@@ -78,7 +79,7 @@ def main() -> int:
                "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         cmd = [sys.executable, __file__, "--child", "--shape", *map(str, args.shape), "--batch", str(args.batch),
                "--steps", str(args.steps)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, preexec_fn=bind_to_threads)
         if proc.returncode != 0:
             print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue

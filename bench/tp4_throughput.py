@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, matmul_gflops, peak_rss_mb, save, training_flops_per_sample  # noqa: E402
+from _common import (bind_to_threads, markdown_table, matmul_gflops, peak_rss_mb, save,  # noqa: E402
+                     training_flops_per_sample)
 
 
 def child(unet_images: int, volumes: int) -> dict:
@@ -70,7 +71,8 @@ def main() -> int:
     for backend in args.backends:
         env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT / "src")}
         out = subprocess.run([sys.executable, __file__, "--child", "--unet-images", str(args.unet_images),
-                              "--volumes", str(args.volumes)], capture_output=True, text=True, env=env)
+                              "--volumes", str(args.volumes)], capture_output=True, text=True, env=env,
+                             preexec_fn=bind_to_threads)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
         if out.returncode or not lines:
             print(f"{backend}: failed: {out.stderr.strip()[-400:]}", file=sys.stderr)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, peak_rss_mb, save  # noqa: E402
+from _common import bind_to_threads, markdown_table, peak_rss_mb, save  # noqa: E402
 
 
 def measure(steps: int) -> dict:
@@ -75,7 +75,7 @@ def main() -> int:
         if args.threads:
             env["OMP_NUM_THREADS"] = str(args.threads)
         proc = subprocess.run([sys.executable, __file__, "--worker", backend, "--steps", str(args.steps)],
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True, env=env, preexec_fn=bind_to_threads)
         if proc.returncode != 0:
             print(f"{backend}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue
