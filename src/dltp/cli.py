@@ -139,7 +139,7 @@ def cmd_run(args) -> int:
     name = " ".join(args.targets)
     if args.resume and len(units) != 1:
         raise DltpError("--resume continues one run: name one experiment")
-    given = {name: getattr(args, name) for name in registry.OPTIONS if getattr(args, name) is not None}
+    given = {option: getattr(args, option) for option in registry.OPTIONS if getattr(args, option) is not None}
     allowed = set().union(*(registry.options_for(u) for u in units))
     unknown = sorted(set(given) - allowed)
     if unknown:
@@ -155,15 +155,15 @@ def cmd_run(args) -> int:
     cfg = RunConfig(epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, quick=args.quick,
                     seed=args.seed, resume=args.resume, options=given)
     started = time.perf_counter()
-    report = _Progress(choices)
+    progress = _Progress(choices)
     if len(plan) > 1:
-        _run_side_by_side(plan, args, threads, report)
+        _run_side_by_side(plan, args, threads, progress)
     else:
-        _run_one_lane(plan[0], args, cfg, threads, report)
-    results = [report.results[unit] for unit in units if unit in report.results]
-    failed = [unit for unit in units if unit not in report.results]
+        _run_one_lane(plan[0], args, cfg, threads, progress)
+    results = [progress.results[unit] for unit in units if unit in progress.results]
+    failed = [unit for unit in units if unit not in progress.results]
     if len(units) > 1 and not child.is_child():
-        _print_table(units, choices, report, wall_s=time.perf_counter() - started, lanes=len(plan))
+        _print_table(units, choices, progress, wall_s=time.perf_counter() - started, lanes=len(plan))
         judged = [r for r in results if r.get("target_met") is not None]
         met = [r["experiment"] for r in judged if r["target_met"]]
         missed = [r["experiment"] for r in judged if not r["target_met"]]
