@@ -30,10 +30,11 @@ def bind_to_threads() -> None:
     ignores its thread flags and sizes its pool from the CPU affinity, so every side is bound to the
     first N CPUs, the same for every backend."""
     threads = os.environ.get("DLTP_THREADS")
-    if threads and hasattr(os, "sched_setaffinity"):
-        available = sorted(os.sched_getaffinity(0))
-        if int(threads) < len(available):
-            os.sched_setaffinity(0, available[:int(threads)])
+    if threads:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+        from dltp.backends import pin_cpus  # dltp's own binding (no keras import)
+
+        pin_cpus(int(threads))
 
 
 def peak_rss_mb() -> float:

@@ -33,7 +33,9 @@ def worker(bind: bool) -> dict:
     import time
 
     if bind:
-        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:1])
+        from dltp.backends import pin_cpus
+
+        pin_cpus(1)
     import keras
     import numpy as np
 

@@ -183,6 +183,14 @@ def pin_cpus(threads: int, lane: int = 0) -> list[int] | None:
     return chosen
 
 
+def hold_to_threads(backend: str, threads: int, lane: int = 0) -> None:
+    """Give the backend about to be imported ``threads`` compute threads: its thread settings, and
+    for jax, which ignores them, a binding to the lane's share of the CPUs (pin_cpus)."""
+    os.environ.update(thread_env(threads))
+    if backend == "jax":
+        pin_cpus(threads, lane)
+
+
 def threads() -> int | None:
     """The thread count this process was given (None outside `dltp run`)."""
     value = os.environ.get("DLTP_THREADS")

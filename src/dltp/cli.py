@@ -85,7 +85,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _backend_for(unit: str, args):
+def _backend_for(unit: str, args, preferences: dict):
     """The backend that runs ``unit`` (dltp.backends: flag, then the user's KERAS_BACKEND, then auto).
     A resumed run keeps the backend it was started on unless the flag says otherwise."""
     from dltp import backends
@@ -94,7 +94,8 @@ def _backend_for(unit: str, args):
         logged = _logged_backend(args.resume)
         if logged:
             return backends.resolve(unit, flag=logged, env=None)
-    return backends.resolve(unit, flag=args.backend, env=backends.user_backend(), quick=args.quick)
+    return backends.resolve(unit, flag=args.backend, env=backends.user_backend(), quick=args.quick,
+                            preferences=preferences)
 
 
 def _logged_backend(run_id: str) -> str | None:
@@ -121,9 +122,7 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
 
     if _loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = backend
-        os.environ.update(backends.thread_env(threads))
-        if backend == "jax":  # the one backend that ignores its thread flags
-            backends.pin_cpus(threads, lane=int(os.environ.get(LANE_VAR) or 0))
+        backends.hold_to_threads(backend, threads, lane=int(os.environ.get(LANE_VAR) or 0))
     backends.skip_tensorflow_seeding()
     result = _public(registry.runner(unit)(cfg.for_experiment(unit)))
     result.setdefault("device", backends.device())
@@ -147,9 +146,10 @@ def cmd_run(args) -> int:
         raise DltpError(f"{flags} does not apply to {name}")
     require_at_least_one(epochs=args.epochs, batch_size=args.batch_size)
     threads = backends.resolve_threads(args.threads)
-    choices = {unit: _backend_for(unit, args) for unit in units}  # every bad name fails before any training
-    jobs = 1 if child.is_child() else lanes.resolve_jobs(args.jobs, threads, len(units))
     preferences = backends.load_preferences()
+    # every bad name fails before any training
+    choices = {unit: _backend_for(unit, args, preferences) for unit in units}
+    jobs = 1 if child.is_child() else lanes.resolve_jobs(args.jobs, threads, len(units))
     plan = lanes.plan(units, {unit: choice.backend for unit, choice in choices.items()}, jobs,
                       lambda unit, backend: lanes.estimate(unit, backend, args.quick, preferences))
     cfg = RunConfig(epochs=args.epochs, batch_size=args.batch_size, dataset=args.dataset, quick=args.quick,
@@ -187,7 +187,6 @@ class _Progress:
     def __init__(self, choices: dict):
         self.choices = choices
         self.results: dict[str, dict] = {}
-        self.codes: dict[str, int] = {}
 
     def done(self, unit: str, result: dict) -> None:
         from dltp import child
@@ -198,9 +197,6 @@ class _Progress:
             print(child.result_line({**result, "unit": unit}), flush=True)
         else:
             print(_summary(result), flush=True)
-
-    def failed(self, unit: str, code: int) -> None:
-        self.codes[unit] = code
 
 
 def _run_one_lane(batches, args, cfg, threads: int, progress: _Progress) -> None:
@@ -223,7 +219,6 @@ def _run_one_lane(batches, args, cfg, threads: int, progress: _Progress) -> None
                     if single:
                         raise
                     traceback.print_exc()
-                    progress.failed(unit, 1)
                     print(f"{unit} FAILED: {exc}", file=sys.stderr)
                     continue
                 result["seconds"] = round(time.perf_counter() - start, 2)
@@ -238,7 +233,6 @@ def _run_one_lane(batches, args, cfg, threads: int, progress: _Progress) -> None
         if single and missing:
             raise ChildExit(missing[0], code or 1)
         for unit in missing:
-            progress.failed(unit, code or 1)
             print(f"{unit} FAILED (exit code {code})", file=sys.stderr)
 
 
@@ -253,7 +247,6 @@ def _run_side_by_side(plan, args, threads: int, progress: _Progress) -> None:
     if outcome.interrupted:
         raise KeyboardInterrupt("child interrupted")
     for unit, code in outcome.codes.items():
-        progress.failed(unit, code)
         print(f"{unit} FAILED (exit code {code})", file=sys.stderr)
 
 
