@@ -13,13 +13,17 @@ BACKENDS = ("torch", "jax", "tensorflow")
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def run_under(backend: str, module: str, *args: str, timeout: int = 1800) -> dict:
-    """Run ``python -m module args`` with KERAS_BACKEND=backend; its last stdout line is JSON."""
+def run_under(backend: str, module: str, *args: str, timeout: int = 1800, unpinned: bool = False) -> dict:
+    """Run ``python -m module args`` with KERAS_BACKEND=backend; its last stdout line is JSON.
+    ``unpinned``: without the thread settings of ``--threads`` (each library's own default)."""
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")
            + os.pathsep + str(Path(__file__).resolve().parent)}
+    if unpinned:
+        for name in thread_env(1):
+            env.pop(name, None)
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           env=env, timeout=timeout, cwd=Path(__file__).resolve().parent,
-                          preexec_fn=bind_to_threads)
+                          preexec_fn=None if unpinned else bind_to_threads)
     if proc.returncode != 0:
         return {"backend": backend, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
     return json.loads(proc.stdout.strip().splitlines()[-1])

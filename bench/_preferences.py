@@ -5,8 +5,9 @@ Two tables per device kind (cpu, gpu: the kind of the machine that measured them
 - ``full``: each experiment's training throughput per backend, from the throughput benchmarks
   (train_throughput for the dense recipe of TP1/TP2, tp3_, tp4_, tp5_throughput); a lab is ranked
   by the time its models take together (the sum of 1/rate);
-- ``quick``: each unit's measured seconds in `dltp run all --quick` pinned to each backend
-  (suite_walltime), where start-up and compilation weigh as much as throughput.
+- ``quick``: each unit's measured seconds in `dltp run all --quick --jobs 1` pinned to each
+  backend (suite_walltime: one experiment at a time, so no neighbour sways the figure), where
+  start-up and compilation weigh as much as throughput.
 
 `dltp run` uses the table of its budget and falls back to the other one. The file keeps, for each
 table, the figures it was ranked from, the date, the machine, the threads and the load average.
@@ -147,7 +148,8 @@ def quick_table_from(pinned: dict[str, dict[str, float]], measured: list[dict],
             figures[unit] = {b: seconds[b] for b in common}
     if not order:
         return None
-    return {"measured": measured, "figure": "seconds of the unit in `dltp run all --quick` pinned to each backend",
+    return {"measured": measured,
+            "figure": "seconds of the unit in `dltp run all --quick --jobs 1` pinned to each backend",
             "missed_target": excluded, "order": order, "figures": figures}
 
 

@@ -1,22 +1,24 @@
 """Whole-suite wall time: `dltp run all` with each experiment on its preferred backend (`auto`,
-the default) against the same command pinned to torch, to jax and to tensorflow, side by side in
-one invocation.
+the default) against the same command pinned to torch, to jax and to tensorflow.
 
-Each side is one `dltp run all` process with its own fresh MLflow store and the same data; the
-per-experiment seconds come from the run's own JSON. The pinned sides run first: they rank the
-backends for the quick budget in dltp's backend preferences (bench/_preferences.py, written by
-`make bench` after this script), and the `auto` side runs with exactly those preferences. TP2's
-comparison with the original course scripts is bench/tp2_suite.py.
+Two measurements, each side one `dltp run all` process with its own fresh MLflow store and the
+same data; per-experiment seconds come from the run's own JSON:
+
+1. **Alone** (`--jobs 1`, one experiment at a time): every experiment's own cost per backend. The
+   pinned sides run first and rank the backends for the quick budget in dltp's backend preferences
+   (bench/_preferences.py, written by `make bench` after this script); then `auto --jobs 1` runs
+   with exactly those preferences. The per-experiment comparison (auto against torch) is read
+   here, where no neighbour shares the machine.
+2. **Side by side** (dltp's default lanes, `--jobs` = cores / threads): what a user's
+   `dltp run all` takes, auto against the same command pinned to torch and to tensorflow.
+
+TP2's comparison with the original course scripts is bench/tp2_suite.py.
 
     python bench/suite_walltime.py                 # quick budget (`--quick`, what `make run` does)
     python bench/suite_walltime.py --full          # the full budget: hours on a 2-core CPU
     python bench/suite_walltime.py --threads 1     # pin every side to one thread
     python bench/suite_walltime.py --sides auto torch
-    python bench/suite_walltime.py --no-one-lane    # without auto and torch at --jobs 1
-
-Each side runs with dltp's default lanes (experiments side by side, `--jobs`: cores / threads);
-then auto and torch run again with `--jobs 1`, one experiment at a time, so that what the backend
-choice gains and what running side by side gains are told apart.
+    python bench/suite_walltime.py --no-side-by-side
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def with_quick_table(pinned: dict) -> Path | None:
     import _preferences
 
     table = _preferences.quick_table_from(pinned, [{"benchmark": "suite_walltime", "date": time.strftime("%Y-%m-%d"),
-                                                    "note": "this run's pinned sides"}])
+                                                    "note": "this run's pinned sides"}],
+                                          _preferences.missed_targets())
     if not table:
         return None
     path = Path(tempfile.mkdtemp(prefix="suite-prefs-")) / "backend_preferences.json"
@@ -75,62 +78,101 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--full", action="store_true", help="full budget instead of --quick")
-    p.add_argument("--dataset", help="passed to every lab (default: each lab's own, with its offline fallback)")
-    p.add_argument("--threads", type=int, help="threads per side (default: dltp's own default)")
-    p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
-    p.add_argument("--no-one-lane", dest="one_lane", action="store_false",
-                   help="skip auto and torch with --jobs 1")
-    a = p.parse_args(argv)
-    totals, pinned, auto = {}, {}, {}
-    for side in sorted(a.sides, key=SIDES.index):
-        load = os.getloadavg()[0]
-        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
-        seconds, payload = run_side(side, a.full, a.dataset, a.threads, preferences)
-        totals[side] = seconds
-        for r in payload["results"]:
-            if side == "auto":
-                auto[r["experiment"]] = {"backend": r["backend"], "seconds": r["seconds"]}
-            else:
-                pinned.setdefault(r["experiment"], {})[side] = r["seconds"]
-        print(f"{side:<11} {seconds:8.1f} s  (load average {load:.1f} at start)", flush=True)
-    one_lane = {}
-    for side in ("torch", "auto") if a.one_lane else ():
-        load = os.getloadavg()[0]
-        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
-        one_lane[side], _ = run_side(side, a.full, a.dataset, a.threads, preferences, jobs=1)
-        print(f"{side + ' --jobs 1':<11} {one_lane[side]:8.1f} s  (load average {load:.1f} at start)", flush=True)
+def run_and_report(label: str, side: str, a, preferences: Path | None, jobs: int | None) -> tuple[float, dict]:
+    load = os.getloadavg()[0]
+    seconds, payload = run_side(side, a.full, a.dataset, a.threads, preferences, jobs=jobs)
+    print(f"{label:<24} {seconds:8.1f} s  (load average {load:.1f} at start)", flush=True)
+    return seconds, payload
+
+
+def alone_table(pinned: dict, auto: dict, totals: dict) -> str:
     units = list(dict.fromkeys([*auto, *pinned]))
     rows = [{"experiment": u, "auto_backend": auto.get(u, {}).get("backend"), "auto": auto.get(u, {}).get("seconds"),
              **pinned.get(u, {}),
              "vs_torch": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("torch")),
              "vs_tensorflow": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("tensorflow"))}
             for u in units]
-    rows.append({"experiment": "**whole `dltp run all` (process wall time)**", **totals,
+    rows.append({"experiment": "**whole `dltp run all --jobs 1` (process wall time)**", **totals,
                  "vs_torch": ratio(totals.get("auto"), totals.get("torch")),
                  "vs_tensorflow": ratio(totals.get("auto"), totals.get("tensorflow"))})
-    table = markdown_table(rows, [("experiment", "experiment"), ("auto_backend", "auto picks"), ("auto", "auto s"),
-                                  ("torch", "torch s"), ("jax", "jax s"), ("tensorflow", "tensorflow s"),
-                                  ("vs_torch", "auto / torch"), ("vs_tensorflow", "auto / tensorflow")])
+    return markdown_table(rows, [("experiment", "experiment"), ("auto_backend", "auto picks"), ("auto", "auto s"),
+                                 ("torch", "torch s"), ("jax", "jax s"), ("tensorflow", "tensorflow s"),
+                                 ("vs_torch", "auto / torch"), ("vs_tensorflow", "auto / tensorflow")])
+
+
+def side_by_side_table(totals: dict, alone_torch: float | None) -> str:
+    rows = [{"side": side, "seconds": seconds, "vs_torch": ratio(seconds, totals.get("torch")),
+             "vs_tensorflow": ratio(seconds, totals.get("tensorflow")),
+             "vs_torch_alone": ratio(seconds, alone_torch)} for side, seconds in totals.items()]
+    return markdown_table(rows, [("side", "`dltp run all --backend`"), ("seconds", "wall s"),
+                                 ("vs_torch", "/ torch"), ("vs_tensorflow", "/ tensorflow"),
+                                 ("vs_torch_alone", "/ torch --jobs 1")])
+
+
+def verdicts(auto_alone: dict, pinned: dict, totals: dict) -> list[str]:
+    """The issue's goals for the quick suite, each with the figure it is read from."""
+    lines = []
+    if totals.get("auto") and totals.get("torch"):
+        got = totals["auto"] / totals["torch"]
+        lines.append(f"whole suite, default: auto / torch = {got:.2f} (goal <= 0.6: {'met' if got <= 0.6 else 'not met'})")
+    if totals.get("auto") and totals.get("tensorflow"):
+        got = totals["auto"] / totals["tensorflow"]
+        lines.append(f"whole suite, default: auto / tensorflow = {got:.2f} "
+                     f"(goal <= 0.3: {'met' if got <= 0.3 else 'not met'})")
+    measured = [u for u in pinned if pinned[u].get("torch")]
+    if measured:  # what a perfect choice per experiment could give, from the pinned sides alone
+        best = sum(min(pinned[u].values()) for u in measured) / sum(pinned[u]["torch"] for u in measured)
+        lines.append(f"bound: the fastest backend for every experiment, alone, sums to {best:.2f} of torch's sum")
+    slow = {u: r["seconds"] / pinned[u]["torch"] for u, r in auto_alone.items() if pinned.get(u, {}).get("torch")}
+    if slow:
+        worst = max(slow, key=slow.get)
+        lines.append(f"per experiment, alone: slowest auto / torch = {slow[worst]:.2f} ({worst}) "
+                     f"(goal <= 1.10: {'met' if slow[worst] <= 1.10 else 'not met'})")
+    return lines
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--full", action="store_true", help="full budget instead of --quick")
+    p.add_argument("--dataset", help="passed to every lab (default: each lab's own, with its offline fallback)")
+    p.add_argument("--threads", type=int, help="threads per side (default: dltp's own default)")
+    p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
+    p.add_argument("--no-side-by-side", dest="side_by_side", action="store_false",
+                   help="only the one-at-a-time runs")
+    a = p.parse_args(argv)
+    pinned, auto, alone_totals = {}, {}, {}
+    print("alone (--jobs 1):", flush=True)
+    for side in sorted(a.sides, key=SIDES.index):
+        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+        alone_totals[side], payload = run_and_report(f"{side} --jobs 1", side, a, preferences, jobs=1)
+        for r in payload["results"]:
+            if side == "auto":
+                auto[r["experiment"]] = {"backend": r["backend"], "seconds": r["seconds"]}
+            else:
+                pinned.setdefault(r["experiment"], {})[side] = r["seconds"]
+    lanes: dict = {"totals_s": {}, "seconds": {}, "auto_backends": {}}
+    if a.side_by_side:
+        print("side by side (dltp's default lanes):", flush=True)
+        for side in (s for s in ("torch", "tensorflow", "auto") if s in a.sides):
+            preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+            lanes["totals_s"][side], payload = run_and_report(side, side, a, preferences, jobs=None)
+            for r in payload["results"]:
+                lanes["seconds"].setdefault(r["experiment"], {})[side] = r["seconds"]
+                if side == "auto":
+                    lanes["auto_backends"][r["experiment"]] = r["backend"]
     budget = "full" if a.full else "quick"
     threads = a.threads or os.environ.get("DLTP_THREADS") or "dltp's default"
-    note = f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, {threads} thread(s), {os.cpu_count()} CPUs"
-    for other in ("torch", "tensorflow"):
-        if totals.get("auto") and totals.get(other):
-            note += f"; whole suite auto / {other} = {totals['auto'] / totals[other]:.2f}"
-    if one_lane:
-        note += (f"; with --jobs 1 (one experiment at a time): auto {one_lane['auto']:.1f} s, torch "
-                 f"{one_lane['torch']:.1f} s, auto / torch = {one_lane['auto'] / one_lane['torch']:.2f}")
-        if totals.get("auto"):
-            note += (f"; default auto (side by side) / torch --jobs 1 = "
-                     f"{totals['auto'] / one_lane['torch']:.2f}")
     print()
-    print(table)
-    print(f"\n{note}")
-    save("suite_walltime", {"budget": budget, "threads": a.threads, "totals_s": totals, "pinned_s": pinned,
-                            "auto": auto, "one_lane_totals_s": one_lane}, table + "\n\n" + note)
+    text = (f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, {threads} thread(s), "
+            f"{os.cpu_count()} CPUs\n\nAlone, one experiment at a time (`--jobs 1`):\n\n"
+            + alone_table(pinned, auto, alone_totals))
+    if lanes["totals_s"]:
+        text += ("\n\nSide by side, dltp's default lanes (what `dltp run all` does):\n\n"
+                 + side_by_side_table(lanes["totals_s"], alone_totals.get("torch")))
+    text += "\n\n" + "\n".join(f"- {line}" for line in verdicts(auto, pinned, lanes["totals_s"]))
+    print(text)
+    save("suite_walltime", {"budget": budget, "threads": a.threads, "pinned_s": pinned, "auto": auto,
+                            "alone_totals_s": alone_totals, "side_by_side": lanes}, text)
     return 0
 
 

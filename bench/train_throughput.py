@@ -7,17 +7,32 @@ dltp.training: 32 on jax and tensorflow, 1 on torch, which accepts nothing else)
 also measured with Keras' defaults (one step per execution) and with ``jit_compile=True``
 (torch.compile on torch, XLA on tensorflow; jax always compiles), so that the choice stays
 measured. dltp's backend preferences are ranked from the first rows.
+
+With ``--threads N`` (``make bench`` passes it through) every row above runs at N threads; two more
+rows then run at default threads, side by side in the same rounds: each backend as `dltp run`
+trains TP1 (dltp's default thread count, ``--dltp-threads``), and tensorflow with Keras' defaults
+and its own thread default (all cores), as the original course ran it. One more row trains the
+recipe in plain jax, without Keras (bench/tp1_jax_step_worker.py): one jitted step per batch as
+Keras' fit does (the cost of Keras' trainer), and a whole epoch per XLA program with the data on
+the device (what leaving `fit` could gain).
+samples/s is the steady state after a first, compiling epoch (timed apart: ``first epoch s``).
 Goal: TP1 on its preferred backend >= 2x the same recipe on tensorflow.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from _common import BACKENDS, markdown_table, matmul_gflops, run_under, save
 
 
 VARIANTS = {"steps_per_execution=1": ("--steps-per-execution", "1"), "jit_compile=True": ("--jit", "true")}
+# at default threads: dltp's own default for each backend, and the original course's tensorflow
+DLTP_THREADS_ROW = "as dltp's TP1, dltp's default threads"
+TF_DEFAULTS_ROW = "steps_per_execution=1, tensorflow's default threads"
+PLAIN_JAX_ROW = "plain jax, no Keras, a step per batch (bench/tp1_jax_step_worker.py)"
+PLAIN_JAX_SCAN_ROW = "plain jax, no Keras, data on the device, an epoch per program (--scan)"
 # jax always runs jit-compiled; torch's dltp row already runs one step per execution
 SKIP = {("jax", "jit_compile=True"), ("torch", "steps_per_execution=1")}
 
@@ -29,23 +44,33 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds; the best of each is kept")
     args = parser.parse_args(argv)
     peak = matmul_gflops()
-    configs = [(b, None, ()) for b in args.backends]
+    # (backend, variant, worker, its flags, unpinned: at each library's default threads)
+    configs = [(b, None, "tp1_worker", (), False) for b in args.backends]
     if not args.no_variants:
-        configs += [(b, v, flags) for b in args.backends for v, flags in VARIANTS.items() if (b, v) not in SKIP]
+        configs += [(b, v, "tp1_worker", flags, False) for b in args.backends for v, flags in VARIANTS.items()
+                    if (b, v) not in SKIP]
+        if "jax" in args.backends:  # the same recipe without Keras: what the trainer itself costs
+            configs += [("jax", PLAIN_JAX_ROW, "tp1_jax_step_worker", (), False),
+                        ("jax", PLAIN_JAX_SCAN_ROW, "tp1_jax_step_worker", ("--scan",), False)]
+    if os.environ.get("DLTP_THREADS"):  # the rows above are pinned: add the default-thread ones
+        configs += [(b, DLTP_THREADS_ROW, "tp1_worker", ("--dltp-threads",), True) for b in args.backends]
+        if "tensorflow" in args.backends:
+            configs.append(("tensorflow", TF_DEFAULTS_ROW, "tp1_worker", VARIANTS["steps_per_execution=1"], True))
     # Every configuration once per round, interleaved, best round kept: on a shared machine the
     # load drifts, and sequential runs would compare one moment with another.
     best: dict[tuple, dict] = {}
     for _ in range(args.rounds):
-        for backend, variant, flags in sorted(configs, key=lambda c: args.backends.index(c[0])):
-            row = {**run_under(backend, "tp1_worker", *flags), "backend": backend, "variant": variant}
+        for backend, variant, worker, flags, unpinned in sorted(configs, key=lambda c: args.backends.index(c[0])):
+            row = {**run_under(backend, worker, *flags, unpinned=unpinned), "backend": backend, "variant": variant}
             kept = best.get((backend, variant))
             if kept is None or row.get("samples_per_s", 0) > kept.get("samples_per_s", 0):
                 best[(backend, variant)] = row
-    rows = [best[(b, v)] for b, v, _ in configs]
+    rows = [best[(b, v)] for b, v, *_ in configs]
     # the baseline: the same recipe on tensorflow with Keras' defaults, as the original course ran it
     tf = next((r for r in rows if r.get("backend") == "tensorflow" and r.get("variant") == "steps_per_execution=1"
                and "samples_per_s" in r), None)
     tf = tf or next((r for r in rows if r.get("backend") == "tensorflow" and "samples_per_s" in r), None)
+    tf_defaults = next((r for r in rows if r.get("variant") == TF_DEFAULTS_ROW and "samples_per_s" in r), None)
     for r in rows:
         r["compile"] = r.get("variant") or "as dltp's TP1"
         if "samples_per_s" in r:
@@ -53,12 +78,17 @@ def main(argv=None) -> dict:
             r["pct_of_matmul"] = 100 * r["gflops"] / peak
             if tf:
                 r["speedup_vs_tensorflow"] = r["samples_per_s"] / tf["samples_per_s"]
+            if tf_defaults and r.get("variant") == DLTP_THREADS_ROW:
+                r["speedup_vs_tensorflow_default_threads"] = r["samples_per_s"] / tf_defaults["samples_per_s"]
     table = markdown_table(rows, [("backend", "backend"), ("compile", "compile"),
                                   ("steps_per_execution", "steps/execution"), ("samples_per_s", "samples/s"),
-                                  ("epoch_s", "s/epoch (54k)"), ("gflops", "GFLOP/s"),
+                                  ("epoch_s", "s/epoch (54k)"), ("first_epoch_s", "first epoch s"),
+                                  ("threads", "threads"), ("gflops", "GFLOP/s"),
                                   ("matmul_gflops", "matmul GFLOP/s"), ("pct_of_matmul", "% of matmul"),
                                   ("peak_rss_mb", "peak RSS MB"),
-                                  ("speedup_vs_tensorflow", "× tensorflow (Keras defaults)"), ("error", "error")])
+                                  ("speedup_vs_tensorflow", "× tensorflow (Keras defaults)"),
+                                  ("speedup_vs_tensorflow_default_threads", "× tensorflow (its default threads)"),
+                                  ("error", "error")])
     print(f"TP1 recipe training throughput (dense 784-512-10, Adam, batch 128; best of {args.rounds} "
           "interleaved rounds)")
     print(table)
