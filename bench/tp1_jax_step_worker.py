@@ -19,10 +19,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _common import peak_rss_mb
+from _common import TP1_TRAINING_FLOPS, peak_rss_mb
 
 N_TRAIN, EPOCHS, BATCH, HIDDEN, RATE = 54_000, 2, 128, 512, 0.2
-FORWARD_FLOPS = 2 * (784 * HIDDEN + HIDDEN * 10)
 
 
 def glorot(key, fan_in: int, fan_out: int):
@@ -111,7 +110,7 @@ def main():
     print(json.dumps({"backend": "jax", "steps_per_execution": "epoch" if args.scan else 1, "samples_per_s": samples_per_s,
                       "epoch_s": seconds / EPOCHS, "first_epoch_s": first_epoch_s,
                       "threads": os.environ.get("DLTP_THREADS") or "library default",
-                      "gflops": samples_per_s * 3 * FORWARD_FLOPS / 1e9, "peak_rss_mb": peak_rss_mb(),
+                      "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9, "peak_rss_mb": peak_rss_mb(),
                       "rss_before_mb": rss_before}))
 
 

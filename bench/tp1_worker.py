@@ -18,13 +18,11 @@ import time
 import numpy as np
 
 import dltp  # noqa: F401  (sets the default backend)
-from _common import peak_rss_mb
+from _common import TP1_TRAINING_FLOPS, peak_rss_mb
 
 from dltp.models.dense import build_dense
 
 N_TRAIN, EPOCHS, BATCH = 54_000, 2, 128
-# Multiply-adds of one forward pass; training ≈ 3 forward passes (forward, two backward matmuls).
-FORWARD_FLOPS = 2 * (784 * 512 + 512 * 10)
 
 
 def main():
@@ -68,7 +66,7 @@ def main():
         "epoch_s": seconds / EPOCHS,
         "first_epoch_s": first_epoch_s,
         "threads": os.environ.get("DLTP_THREADS") or "library default",
-        "gflops": samples_per_s * 3 * FORWARD_FLOPS / 1e9,
+        "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9,
         "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": rss_before,
     }))

@@ -3,10 +3,10 @@
 Prints samples/s, the GFLOP/s achieved next to the machine's measured float32 matmul rate, and
 peak RSS; each backend trains the same recipe in a fresh process (so peak memory is its own).
 The first rows train it as dltp's TP1 does (``compile(steps_per_execution=...)`` from
-dltp.training: 32 on jax and tensorflow, 1 on torch, which accepts nothing else); each backend is
-also measured with Keras' defaults (one step per execution) and with ``jit_compile=True``
-(torch.compile on torch, XLA on tensorflow; jax always compiles), so that the choice stays
-measured. dltp's backend preferences are ranked from the first rows.
+dltp.training: 32 on jax, 1 on tensorflow and on torch, which accepts nothing else); jax is also
+measured at one step per execution (Keras' default), tensorflow at 32, and both torch and
+tensorflow with ``jit_compile=True`` (torch.compile, XLA; jax always compiles), so that the
+choice stays measured. dltp's backend preferences are ranked from the first rows.
 
 With ``--threads N`` (``make bench`` passes it through) every row above runs at N threads; two more
 rows then run at default threads, side by side in the same rounds: each backend as `dltp run`
@@ -27,14 +27,17 @@ import os
 from _common import BACKENDS, markdown_table, matmul_gflops, run_under, save
 
 
-VARIANTS = {"steps_per_execution=1": ("--steps-per-execution", "1"), "jit_compile=True": ("--jit", "true")}
+VARIANTS = {"steps_per_execution=1": ("--steps-per-execution", "1"),
+            "steps_per_execution=32": ("--steps-per-execution", "32"), "jit_compile=True": ("--jit", "true")}
 # at default threads: dltp's own default for each backend, and the original course's tensorflow
 DLTP_THREADS_ROW = "as dltp's TP1, dltp's default threads"
 TF_DEFAULTS_ROW = "steps_per_execution=1, tensorflow's default threads"
 PLAIN_JAX_ROW = "plain jax, no Keras, a step per batch (bench/tp1_jax_step_worker.py)"
 PLAIN_JAX_SCAN_ROW = "plain jax, no Keras, data on the device, an epoch per program (--scan)"
-# jax always runs jit-compiled; torch's dltp row already runs one step per execution
-SKIP = {("jax", "jit_compile=True"), ("torch", "steps_per_execution=1")}
+# the rows that would repeat dltp's own (jax always runs jit-compiled)
+SKIP = {("jax", "jit_compile=True"), ("jax", "steps_per_execution=32"),  # dltp's jax row: 32
+        ("torch", "steps_per_execution=1"), ("torch", "steps_per_execution=32"),  # torch takes only 1
+        ("tensorflow", "steps_per_execution=1")}  # dltp's tensorflow row is Keras' default: 1
 
 
 def main(argv=None) -> dict:
@@ -67,9 +70,9 @@ def main(argv=None) -> dict:
                 best[(backend, variant)] = row
     rows = [best[(b, v)] for b, v, *_ in configs]
     # the baseline: the same recipe on tensorflow with Keras' defaults, as the original course ran it
-    tf = next((r for r in rows if r.get("backend") == "tensorflow" and r.get("variant") == "steps_per_execution=1"
-               and "samples_per_s" in r), None)
-    tf = tf or next((r for r in rows if r.get("backend") == "tensorflow" and "samples_per_s" in r), None)
+    # (dltp's own tensorflow row: one step per execution)
+    tf = next((r for r in rows if r.get("backend") == "tensorflow" and not r.get("variant")
+               and r.get("steps_per_execution") == 1 and "samples_per_s" in r), None)
     tf_defaults = next((r for r in rows if r.get("variant") == TF_DEFAULTS_ROW and "samples_per_s" in r), None)
     for r in rows:
         r["compile"] = r.get("variant") or "as dltp's TP1"
