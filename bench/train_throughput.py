@@ -11,10 +11,10 @@ choice stays measured. dltp's backend preferences are ranked from the first rows
 With ``--threads N`` (``make bench`` passes it through) every row above runs at N threads; two more
 rows then run at default threads, side by side in the same rounds: each backend as `dltp run`
 trains TP1 (dltp's default thread count, ``--dltp-threads``), and tensorflow with Keras' defaults
-and its own thread default (all cores), as the original course ran it. One more row trains the
-recipe in plain jax, without Keras (bench/tp1_jax_step_worker.py): one jitted step per batch as
-Keras' fit does (the cost of Keras' trainer), and a whole epoch per XLA program with the data on
-the device (what leaving `fit` could gain).
+and its own thread default (all cores), as the original course ran it. Two rows train the recipe
+in plain jax, without Keras (bench/tp1_jax_step_worker.py): one jitted step per batch as Keras'
+fit does (the cost of Keras' trainer), and a whole epoch per XLA program with the data on the
+device (what leaving `fit` could gain).
 samples/s is the steady state after a first, compiling epoch (timed apart: ``first epoch s``).
 Goal: TP1 on its preferred backend >= 2x the same recipe on tensorflow.
 """
