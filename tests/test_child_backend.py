@@ -51,19 +51,25 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm-to-parent"])
 def test_interrupting_a_child_run_marks_it_killed(tiny_mnist, mlflow_store, how, tmp_path):
     stderr = open(tmp_path / "stderr.txt", "w+")
-    proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", "tp1", "--dataset", "mnist", "--epochs", "200",
+    # So many epochs that the run is still training when the signal comes: on the tiny data an
+    # epoch takes milliseconds, and a loaded machine can delay the lines the test waits for.
+    proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", "tp1", "--dataset", "mnist", "--epochs", "100000",
                              "--backend", OTHER, "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
                             env={**os.environ, "KERAS_BACKEND": "torch" if OTHER == "jax" else "jax"})
-    deadline = time.monotonic() + 240
-    for line in proc.stdout:  # wait until the child trains
-        if "Epoch 2/" in line or time.monotonic() > deadline:
-            break
-    if how == "ctrl-c":
-        os.killpg(proc.pid, signal.SIGINT)  # a terminal sends it to the whole foreground group
-    else:
-        proc.send_signal(signal.SIGTERM)  # the parent alone: it must pass it on
-    proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 240
+        for line in proc.stdout:  # wait until the child trains
+            if "Epoch 2/" in line or time.monotonic() > deadline:
+                break
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)  # a terminal sends it to the whole foreground group
+        else:
+            proc.send_signal(signal.SIGTERM)  # the parent alone: it must pass it on
+        proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # the signal was not obeyed: leave nothing running
+            os.killpg(proc.pid, signal.SIGKILL)
     stderr.seek(0)
     err = stderr.read()
     assert proc.returncode == 130, err
