@@ -41,7 +41,11 @@ def test_a_child_failure_passes_back_its_exit_code(mlflow_store, capfd, monkeypa
 
 
 DRIVER = """
+import signal
 import sys
+# Ctrl-C raises KeyboardInterrupt, as in a terminal: a test suite started in the background of a
+# non-interactive shell hands its children SIGINT ignored, and Python keeps it that way.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import keras  # this process is bound to its backend before the run starts
 from dltp.cli import main
 sys.exit(main(sys.argv[1:]))
@@ -51,8 +55,8 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm-to-parent"])
 def test_interrupting_a_child_run_marks_it_killed(tiny_mnist, mlflow_store, how, tmp_path):
     stderr = open(tmp_path / "stderr.txt", "w+")
-    # So many epochs that the run is still training when the signal comes: on the tiny data an
-    # epoch takes milliseconds, and a loaded machine can delay the lines the test waits for.
+    # So many epochs that a run that ignored the signal would still be training: the test then fails
+    # on the timeout below, not on a run that simply ended.
     proc = subprocess.Popen([sys.executable, "-c", DRIVER, "run", "tp1", "--dataset", "mnist", "--epochs", "100000",
                              "--backend", OTHER, "--threads", "1"],
                             stdout=subprocess.PIPE, stderr=stderr, text=True, start_new_session=True,
