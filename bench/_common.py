@@ -104,6 +104,25 @@ def _layers(model):
             yield layer
 
 
+# The TP1 recipe as the TP1 benchmarks train it: 54,000 random images (MNIST's training split after
+# validation), a first compiling epoch, then TP1_EPOCHS timed ones.
+TP1_SAMPLES, TP1_EPOCHS, TP1_BATCH = 54_000, 2, 128
+
+
+def tp1_data(rng):
+    """Random float32 images and labels of the TP1 recipe's shapes, drawn from ``rng``."""
+    return rng.random((TP1_SAMPLES, 784), dtype="float32"), rng.integers(0, 10, TP1_SAMPLES)
+
+
+def tp1_result(seconds: float, first_epoch_s: float, rss_before_mb: float, **fields) -> dict:
+    """A TP1 worker's JSON line: the steady-state rate of TP1_EPOCHS epochs that took ``seconds``."""
+    samples_per_s = TP1_SAMPLES * TP1_EPOCHS / seconds
+    return {**fields, "samples_per_s": samples_per_s, "epoch_s": seconds / TP1_EPOCHS, "first_epoch_s": first_epoch_s,
+            "threads": os.environ.get("DLTP_THREADS") or "library default",
+            "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9, "peak_rss_mb": peak_rss_mb(),
+            "rss_before_mb": rss_before_mb}
+
+
 # The TP1 recipe's FLOPs per training sample (dense 784-512-10): forward and weight gradients of
 # both layers, and the gradient w.r.t. the hidden activations; the first layer's gradient w.r.t.
 # its input (the data) is never computed, by any backend, so it is not counted.

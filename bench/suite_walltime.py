@@ -148,9 +148,12 @@ def main(argv=None) -> int:
                    help="only the one-at-a-time runs")
     a = p.parse_args(argv)
     pinned, auto, alone_totals = {}, {}, {}
+    auto_preferences = None  # ranked once, from the pinned sides, for both auto runs
     print("alone (--jobs 1):", flush=True)
-    for side in sorted(a.sides, key=SIDES.index):
-        preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+    for side in sorted(a.sides, key=SIDES.index):  # the pinned sides first, auto last
+        if side == "auto" and not a.full:
+            auto_preferences = with_quick_table(pinned)
+        preferences = auto_preferences if side == "auto" else None
         alone_totals[side], payload = run_and_report(f"{side} --jobs 1", side, a, preferences, jobs=1)
         for r in payload["results"]:
             if side == "auto":
@@ -161,7 +164,7 @@ def main(argv=None) -> int:
     if a.side_by_side:
         print("side by side (dltp's default lanes):", flush=True)
         for side in (s for s in ("torch", "tensorflow", "auto") if s in a.sides):
-            preferences = with_quick_table(pinned) if side == "auto" and not a.full else None
+            preferences = auto_preferences if side == "auto" else None
             lanes["totals_s"][side], payload = run_and_report(side, side, a, preferences, jobs=None)
             for r in payload["results"]:
                 lanes["seconds"].setdefault(r["experiment"], {})[side] = r["seconds"]

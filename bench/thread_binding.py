@@ -20,12 +20,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import markdown_table, save  # noqa: E402
+from _common import TP1_BATCH, markdown_table, save, thread_env, tp1_data  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-              "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3",
-              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+ONE_THREAD = {**thread_env(1), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def worker(bind: bool) -> dict:
@@ -39,14 +37,14 @@ def worker(bind: bool) -> dict:
     import keras
     import numpy as np
 
-    rng = np.random.default_rng(0)
-    x, y = rng.random((54_000, 784), dtype=np.float32), rng.integers(0, 10, 54_000)
-    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax")])
+    from dltp.models.dense import build_dense
+
+    x, y = tp1_data(np.random.default_rng(0))
+    model = build_dense()
     model.compile("adam", "sparse_categorical_crossentropy")
-    model.fit(x, y, batch_size=128, epochs=1, verbose=0)
+    model.fit(x, y, batch_size=TP1_BATCH, epochs=1, verbose=0)
     before, start = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    model.fit(x, y, batch_size=128, epochs=2, verbose=0)
+    model.fit(x, y, batch_size=TP1_BATCH, epochs=2, verbose=0)
     after, wall = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter() - start
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"backend": keras.backend.backend(), "bound": bind, "cores_busy": cpu / wall,

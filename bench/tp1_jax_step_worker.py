@@ -13,15 +13,15 @@ state. Prints one JSON line.
 
 import argparse
 import json
-import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from _common import TP1_TRAINING_FLOPS, peak_rss_mb
+from _common import TP1_BATCH as BATCH
+from _common import TP1_EPOCHS, peak_rss_mb, tp1_data, tp1_result
 
-N_TRAIN, EPOCHS, BATCH, HIDDEN, RATE = 54_000, 2, 128, 512, 0.2
+HIDDEN, RATE = 512, 0.2
 
 
 def glorot(key, fan_in: int, fan_out: int):
@@ -89,8 +89,7 @@ def main():
     args = parser.parse_args()
     rss_before = peak_rss_mb()
     rng = np.random.default_rng(0)
-    x = rng.random((N_TRAIN, 784), dtype=np.float32)
-    y = rng.integers(0, 10, N_TRAIN)
+    x, y = tp1_data(rng)
     k1, k2, k3 = jax.random.split(jax.random.PRNGKey(0), 3)
     params = {"w1": glorot(k1, 784, HIDDEN), "b1": jnp.zeros(HIDDEN),
               "w2": glorot(k2, HIDDEN, 10), "b2": jnp.zeros(10)}
@@ -103,15 +102,10 @@ def main():
     state = run_epoch(state, x, y, rng)  # compiles the full and the last, partial batch
     first_epoch_s = time.perf_counter() - start
     start = time.perf_counter()
-    for _ in range(EPOCHS):
+    for _ in range(TP1_EPOCHS):
         state = run_epoch(state, x, y, rng)
-    seconds = time.perf_counter() - start
-    samples_per_s = N_TRAIN * EPOCHS / seconds
-    print(json.dumps({"backend": "jax", "steps_per_execution": "epoch" if args.scan else 1, "samples_per_s": samples_per_s,
-                      "epoch_s": seconds / EPOCHS, "first_epoch_s": first_epoch_s,
-                      "threads": os.environ.get("DLTP_THREADS") or "library default",
-                      "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9, "peak_rss_mb": peak_rss_mb(),
-                      "rss_before_mb": rss_before}))
+    print(json.dumps(tp1_result(time.perf_counter() - start, first_epoch_s, rss_before, backend="jax",
+                                steps_per_execution="epoch" if args.scan else 1)))
 
 
 if __name__ == "__main__":

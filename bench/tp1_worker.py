@@ -18,11 +18,9 @@ import time
 import numpy as np
 
 import dltp  # noqa: F401  (sets the default backend)
-from _common import TP1_TRAINING_FLOPS, peak_rss_mb
+from _common import TP1_BATCH, TP1_EPOCHS, peak_rss_mb, tp1_data, tp1_result
 
 from dltp.models.dense import build_dense
-
-N_TRAIN, EPOCHS, BATCH = 54_000, 2, 128
 
 
 def main():
@@ -44,32 +42,19 @@ def main():
 
     args.steps_per_execution = args.steps_per_execution or steps_per_execution()
     rss_before = peak_rss_mb()
-    rng = np.random.default_rng(0)
-    x = rng.random((N_TRAIN, 784), dtype=np.float32)
-    y = rng.integers(0, 10, N_TRAIN)
+    x, y = tp1_data(np.random.default_rng(0))
     keras.utils.set_random_seed(0)
     model = build_dense()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   steps_per_execution=args.steps_per_execution, jit_compile=jit)
     start = time.perf_counter()
-    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)  # compiles every shape met below
+    model.fit(x, y, epochs=1, batch_size=TP1_BATCH, verbose=0)  # compiles every shape met below
     first_epoch_s = time.perf_counter() - start
     start = time.perf_counter()
-    model.fit(x, y, epochs=EPOCHS, batch_size=BATCH, verbose=0)
-    seconds = time.perf_counter() - start
-    samples_per_s = N_TRAIN * EPOCHS / seconds
-    print(json.dumps({
-        "backend": keras.backend.backend(),
-        "steps_per_execution": args.steps_per_execution,
-        "jit_compile": args.jit,
-        "samples_per_s": samples_per_s,
-        "epoch_s": seconds / EPOCHS,
-        "first_epoch_s": first_epoch_s,
-        "threads": os.environ.get("DLTP_THREADS") or "library default",
-        "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9,
-        "peak_rss_mb": peak_rss_mb(),
-        "rss_before_mb": rss_before,
-    }))
+    model.fit(x, y, epochs=TP1_EPOCHS, batch_size=TP1_BATCH, verbose=0)
+    print(json.dumps(tp1_result(time.perf_counter() - start, first_epoch_s, rss_before,
+                                backend=keras.backend.backend(), steps_per_execution=args.steps_per_execution,
+                                jit_compile=args.jit)))
 
 
 if __name__ == "__main__":
