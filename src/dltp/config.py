@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dltp import registry
@@ -71,3 +73,11 @@ def first_count(*sources: tuple[object, str]) -> int | None:
             raise DltpError(f"{where} must be at least 1")
         return count
     return None
+
+
+def cache_dir() -> Path:
+    """dltp's own cache: bundled datasets, compiled programs (DLTP_CACHE_DIR, else
+    $XDG_CACHE_HOME/dltp, else ~/.cache/dltp)."""
+    if os.environ.get("DLTP_CACHE_DIR"):
+        return Path(os.environ["DLTP_CACHE_DIR"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "dltp"

