@@ -63,3 +63,45 @@ def test_help_shows_the_declared_defaults(monkeypatch, capsys):
         cli.main(["run", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert exit_.value.code == 0 and "a 5 % thing (default 5)" in out and "sentence length (default 20)" in out
+
+
+@pytest.mark.parametrize("experiment, name, full, quick", [
+    ("tp1.batching", "budget_s", 30.0, 3.0),
+    ("tp1.batching", "eval_points", 10, 4),
+    ("tp1.batching", "eval_images", 2000, 2000),
+    ("tp1.batching", "learning_rate", 0.05, 0.05),
+    ("tp3.cnn", "epochs", 10, 5),
+    ("tp3.resnet", "epochs", 10, 5),
+    ("tp3.cnn", "batch_size", None, None),  # the recipe's (dltp.models.recipes)
+    ("tp3.cnn", "train_images", None, 1000),  # None: all of them
+    ("tp3.resnet", "test_images", None, 500),
+    ("tp3.style_transfer", "steps", 200, 30),
+    ("tp3.style_transfer", "image_size", 256, 32),
+    ("tp3.detection", "epochs", 15, 12),
+    ("tp3.detection", "batch_size", 64, 32),
+    ("tp3.detection", "detection_images", 6000, 1500),
+    ("tp3.detection", "detection_test_images", 1000, 300),
+    ("tp3.detection", "detection_size", 64, 32),
+    ("tp3.detection", "object_radius", [0.08, 0.3], [0.15, 0.4]),
+    ("tp5.attention", "sentences", 4000, 2000),
+    ("tp5.attention", "test_sentences", 1000, 500),
+    ("tp5.attention", "epochs", 10, 6),
+    ("tp5.seq2seq", "epochs", 20, 6),
+    ("tp5.seq2seq", "learning_rate", 1e-3, 3e-3),
+])
+def test_each_budget_is_declared_once_full_and_quick(experiment, name, full, quick):
+    assert registry.get(experiment).takes(name)
+    assert RunConfig(experiment=experiment).value(name) == full
+    assert RunConfig(quick=True, experiment=experiment).value(name) == quick
+
+
+def test_a_recipe_says_how_to_train_not_for_how_long():
+    from dltp.models import recipes
+
+    assert all("epochs" not in recipes.settings(r) and recipes.settings(r)["batch_size"] for r in recipes.RECIPES)
+
+
+def test_help_shows_a_quick_default_whose_full_one_is_unset():
+    assert registry.help_text("train_images").endswith("all if not given (--quick 1000)")
+    assert registry.help_text("object_radius").endswith("(default 0.08 0.3, --quick 0.15 0.4)")
+    assert "tp1.batching: 0.05" in registry.help_text("learning_rate")

@@ -1,6 +1,9 @@
-"""Every experiment, by id, in one place, with every option's default. Lab modules are imported
-only when run, so that `dltp list` answers at once. Over 300 lines because it is the catalogue:
-every experiment and every option of the five labs, declared once, where a reader finds them all."""
+"""Every experiment and every option, by id, with its defaults: the full one and the --quick one
+side by side (``Default(full, quick=…)``, ``Option(default=…, quick=…)``).
+
+A lab reads a default where it uses it, with ``RunConfig.value(name)``; ``dltp run --help`` prints
+them all (``help_text``). Lab modules are imported only when an experiment runs (``Experiment.load``),
+so that `dltp list` answers at once."""
 
 from __future__ import annotations
 
@@ -86,6 +89,10 @@ OPTIONS: dict[str, Option] = {
     "dropout": Option("--dropout", float, "dropout rate of the hidden layer", default=0.2),
     "learning_rate": Option("--learning-rate", float, "optimizer learning rate", default=1e-3),
     "budget_s": Option("--budget-s", float, "tp1.batching: training seconds per batch size", default=30.0, quick=3.0),
+    "eval_points": Option("--eval-points", int, "tp1.batching: validation measurements per batch size, evenly "
+                          "spaced in training time", default=10, quick=4),
+    "eval_images": Option("--eval-images", int, "tp1.batching: validation images the loss is measured on",
+                          default=2000),
 }
 
 EXPERIMENTS: list[Experiment] = [
@@ -95,7 +102,8 @@ EXPERIMENTS: list[Experiment] = [
                defaults={"epochs": Default(5, quick=3), "batch_size": 128}),
     Experiment("tp1.batching", "tp1",
                "Full-batch GD vs SGD vs mini-batches: throughput and loss after equal wall time",
-               "dltp.labs.tp1_batching:run", ("budget_s",)),
+               "dltp.labs.tp1_batching:run", ("budget_s", "eval_points", "eval_images", "learning_rate"),
+               defaults={"learning_rate": 0.05}),  # plain SGD, the same step for every batch size
 ]
 
 # A lab id whose exercises are run together by one function (e.g. a parent run with a comparison);
@@ -129,10 +137,15 @@ EXPERIMENTS += [
 LAB_RUNNERS["tp2"] = "dltp.labs.tp2:run_lab"
 
 # TP3: convolutional networks (dltp.labs.tp3, tp3_style_transfer, tp3_detection). The CNN and the
-# Mini-ResNet take their epochs and batch size from the recipe (dltp.models.recipes).
+# Mini-ResNet take their batch size from the recipe (dltp.models.recipes).
 OPTIONS.update({
     "recipe": Option("--recipe", str, "TP3 training recipe: original or fast", default="original"),
-    "train_images": Option("--train-images", int, "TP3: train on the first N training images only"),
+    # Quick: real datasets cut to 1,000 + 500 images; the generated shapes come in their own quick
+    # form instead (3,000 + 500 images of 16×16, dltp.data.shapes).
+    "train_images": Option("--train-images", int, "TP3: train on the first N training images; all if not given",
+                           quick=1000),
+    "test_images": Option("--test-images", int, "TP3: evaluate on the first N test images; all if not given",
+                          quick=500),
     "content": Option("--content", str, "style transfer: content image, a file or a scikit-image name",
                       default="chelsea"),
     "style": Option("--style", str, "style transfer: style image, a file or a scikit-image name",
@@ -143,16 +156,28 @@ OPTIONS.update({
     "image_size": Option("--image-size", int, "style transfer: side of the generated image in pixels",
                          default=256, quick=32),
     "box_weight": Option("--box-weight", float, "detection: weight λ of the box loss", default=5.0),
+    # Quick: 32×32 images whose object spans 30-80 % of the side (full: 64×64, 16-60 %).
+    "detection_images": Option("--detection-images", int, "detection: generated training images",
+                               default=6000, quick=1500),
+    "detection_test_images": Option("--detection-test-images", int, "detection: generated test images",
+                                    default=1000, quick=300),
+    "detection_size": Option("--detection-size", int, "detection: side of the generated images in pixels",
+                             default=64, quick=32),
+    "object_radius": Option("--object-radius", float, "detection: smallest and largest half-extent of the "
+                            "object, as fractions of the image side", nargs=2, default=(0.08, 0.3),
+                            quick=(0.15, 0.4)),
 })
+_TP3_CLASSIFIER = {"epochs": Default(10, quick=5)}
 EXPERIMENTS += [
     Experiment("tp3.cnn", "tp3", "basic CNN on CIFAR-10 (original recipe; --recipe fast)",
-               "dltp.labs.tp3:run_cnn", ("recipe", "train_images")),
+               "dltp.labs.tp3:run_cnn", ("recipe", "train_images", "test_images"), defaults=_TP3_CLASSIFIER),
     Experiment("tp3.resnet", "tp3", "Mini-ResNet with corrected residual blocks on CIFAR-10",
-               "dltp.labs.tp3:run_resnet", ("recipe", "train_images")),
+               "dltp.labs.tp3:run_resnet", ("recipe", "train_images", "test_images"), defaults=_TP3_CLASSIFIER),
     Experiment("tp3.style_transfer", "tp3", "neural style transfer with a frozen VGG16, optimised over the pixels",
                "dltp.labs.tp3_style_transfer:run", ("content", "style", "weights", "steps", "image_size")),
     Experiment("tp3.detection", "tp3", "one-object detection: class head + box head, combined loss, IoU",
-               "dltp.labs.tp3_detection:run", ("box_weight",),
+               "dltp.labs.tp3_detection:run",
+               ("box_weight", "detection_images", "detection_test_images", "detection_size", "object_radius"),
                defaults={"epochs": Default(15, quick=12), "batch_size": Default(64, quick=32)}),
 ]
 LAB_RUNNERS["tp3"] = "dltp.labs.tp3:run_lab"
@@ -194,6 +219,10 @@ OPTIONS.update({
                                 "tp5.attention: attention-entropy penalty in the loss, 0 = off", default=0.02),
     "seq_len": Option("--seq-len", int, "tp5.attention: sentence length", default=20),
     "vocab_size": Option("--vocab-size", int, "tp5.attention: vocabulary size", default=30),
+    "sentences": Option("--sentences", int, "tp5.attention: generated training sentences (a tenth of them "
+                        "for validation)", default=4000, quick=2000),
+    "test_sentences": Option("--test-sentences", int, "tp5.attention: generated test sentences",
+                             default=1000, quick=500),
     "series": Option("--series", str, "tp5.seq2seq: synthetic, co2, sunspots, or a CSV path", default="synthetic"),
     "input_len": Option("--input-len", int, "tp5.seq2seq: input steps", default=50),
     "output_len": Option("--output-len", int, "tp5.seq2seq: forecast steps", default=10),
@@ -201,7 +230,8 @@ OPTIONS.update({
 })
 EXPERIMENTS.extend([
     Experiment("tp5.attention", "tp5", "GRU + additive attention on a key-token task; attention focus measured",
-               "dltp.labs.tp5_attention:run", ("seq_len", "vocab_size", "attention_entropy", "learning_rate"),
+               "dltp.labs.tp5_attention:run",
+               ("seq_len", "vocab_size", "sentences", "test_sentences", "attention_entropy", "learning_rate"),
                defaults={"learning_rate": 3e-3, "epochs": Default(10, quick=6), "batch_size": 64}),
     Experiment("tp5.seq2seq", "tp5",
                "BiLSTM→LSTM seq2seq forecaster with cross-attention, autoregressive, vs naive baselines",
@@ -303,14 +333,18 @@ def _shown(value: Any) -> str:
 
 
 def _shown_default(d: Default) -> str:
-    return _shown(d.full) + ("" if d.quick is SAME else f", --quick {_shown(d.quick)}")
+    quick = "" if d.quick is SAME else f"--quick {_shown(d.quick)}"
+    if d.full is None:  # not set: the option's help says what that means
+        return quick
+    return _shown(d.full) + (f", {quick}" if quick else "")
 
 
 def help_text(name: str) -> str:
     """The argparse help of option ``name``: its text, then its default and those that experiments
     declare for it, e.g. "(default 600, --quick 120)" or "(default 0.001; tp4.conv3d: 0.003)"."""
     opt = OPTIONS[name]
-    shown = [f"default {_shown_default(opt.defaults)}"] if opt.default is not None else []
+    shown = [f"default {_shown_default(opt.defaults)}"] if opt.default is not None else \
+        [_shown_default(opt.defaults)] if opt.quick is not SAME else []
     by_default: dict[str, list[str]] = {}
     for exp in EXPERIMENTS:
         if name in exp.defaults:

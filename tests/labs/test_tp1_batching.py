@@ -52,6 +52,15 @@ def test_batching_measures_throughput_and_loss_at_equal_time(capsys, mlflow_stor
     assert "loss_vs_time.png" in {a.path for a in MlflowClient().list_artifacts(result["run_id"])}
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--eval-points", "0"], "--eval-points must be at least 1"),
+    (["--eval-images", "0"], "--eval-images must be at least 1"),
+])
+def test_a_count_below_one_is_a_clear_error(capsys, mlflow_store, small_mnist, flags, message):
+    code = cli.main(["run", "tp1.batching", "--dataset", "mnist", *flags])
+    assert code == 2 and message in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("budget", ["0", "-1", "4000"])
 def test_a_budget_out_of_range_is_a_clear_error(capsys, mlflow_store, small_mnist, budget):
     code = cli.main(["run", "tp1.batching", "--dataset", "mnist", "--budget-s", budget])

@@ -5,7 +5,7 @@ import json
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dltp import cli
+from dltp import cli, registry
 
 
 def run(capsys, *args):
@@ -57,6 +57,10 @@ def test_tp3_lab_quick_offline(capsys, mlflow_store):
     assert parent.data.tags["dltp.target_met"] in ("yes", "no")
     detection = by_id["tp3.detection"]
     assert {"test_class_accuracy", "test_mean_iou", "test_iou50_accuracy"} <= set(detection.data.metrics)
+    quick = {name: registry.default(name, "tp3.detection", quick=True)
+             for name in ("detection_images", "detection_test_images", "detection_size")}
+    assert (detection.data.params["n_train"], detection.data.params["n_test"], detection.data.params["image_size"]) \
+        == tuple(str(quick[n]) for n in ("detection_images", "detection_test_images", "detection_size"))
     assert "boxes.png" in {a.path for a in client.list_artifacts(detection.info.run_id)}
 
 
@@ -69,6 +73,11 @@ def test_tp3_lab_quick_offline(capsys, mlflow_store):
     (["tp3.style_transfer", "--image-size", "8"], "at least 32"),
     (["tp3.detection", "--box-weight", "-1"], ">= 0"),
     (["tp3.detection", "--recipe", "fast"], "does not apply"),
+    (["tp3.cnn", "--test-images", "0"], "--test-images must be at least 1"),
+    (["tp3.detection", "--detection-images", "5"], "--detection-images must be at least 10"),
+    (["tp3.detection", "--detection-test-images", "0"], "--detection-test-images must be at least 1"),
+    (["tp3.detection", "--detection-size", "8"], "at least 16"),
+    (["tp3.detection", "--object-radius", "0.3", "0.1"], "0 < MIN <= MAX < 0.5"),
 ])
 def test_bad_inputs_are_clear_errors(capsys, mlflow_store, args, message):
     code, out, err = run(capsys, *args)

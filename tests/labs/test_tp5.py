@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient
 
-from dltp import cli
+from dltp import cli, registry
 from dltp.data.series import load_series, make_windows, naive_forecasts, synthetic
 from dltp.data.text_task import GOOD, MARKER, key_token_task
 from dltp.errors import DltpError
@@ -90,6 +90,8 @@ def test_bad_inputs_are_clear_errors(capsys, tmp_path):
     assert "--series does not apply" in fail(capsys, "tp5.attention", "--series", "co2")
     assert "--seq-len" in fail(capsys, "tp5.attention", "--seq-len", "1")
     assert "--attention-entropy" in fail(capsys, "tp5.attention", "--attention-entropy", "-1")
+    assert "--sentences must be at least 10" in fail(capsys, "tp5.attention", "--sentences", "9")
+    assert "--test-sentences must be at least 1" in fail(capsys, "tp5.attention", "--test-sentences", "0")
 
 
 def test_metrics_from_weights():
@@ -114,6 +116,8 @@ def test_attention_lab_tracks_real_weights(capsys, mlflow_store):
     run = MlflowClient().get_run(r["run_id"])
     assert run.info.status == "FINISHED" and run.data.tags["dltp.experiment"] == "tp5.attention"
     assert run.data.metrics["focus_top1"] == pytest.approx(r["focus_top1"])
+    assert run.data.params["n_train"] == str(registry.default("sentences", "tp5.attention", quick=True))
+    assert run.data.metrics["goal_met"] == float(r["target_met"])  # the goal is the experiment's target
     artifacts = {a.path for a in MlflowClient().list_artifacts(r["run_id"])}
     assert {"attention_heatmap.png", "attention_examples.json", "model", "training_curves.png"} <= artifacts
 

@@ -1,7 +1,7 @@
 """TP3: object detection reduced to its core, one object per image.
 
-Generated 64×64 images hold one shape (disc, square, triangle) at a random place and size on a
-noisy background. One CNN predicts both the class (softmax head) and the bounding box (a 4-number
+Generated images hold one shape (disc, square, triangle) at a random place and size on a noisy
+background. One CNN predicts both the class (softmax head) and the bounding box (a 4-number
 regression head), trained with  cross-entropy + λ·Huber(box). Reported: class accuracy, mean IoU
 of the predicted boxes, and the share of images whose box has IoU ≥ 0.5 *and* the right class
 (the usual "correct detection" criterion).
@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from dltp import plots, tracking, training
-from dltp.config import RunConfig
+from dltp.config import RunConfig, require_at_least_one
 from dltp.data.shapes import DETECTION_CLASSES, detection_images
 from dltp.errors import DltpError
 from dltp.labs.common import result
@@ -23,6 +23,70 @@ from dltp.models.detection import build_detector, compile_detector
 
 EXPERIMENT = "tp3-convnets"
 
+
+def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
+    keras.utils.set_random_seed(cfg.seed)
+    box_weight = cfg.value("box_weight")
+    if box_weight < 0:
+        raise DltpError("--box-weight must be >= 0")
+    n_train, n_test = cfg.value("detection_images"), cfg.value("detection_test_images")
+    size, radius = cfg.value("detection_size"), tuple(cfg.value("object_radius"))
+    _check_sizes(n_train, n_test, size, radius)
+    params = {"epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"),
+              "box_weight": box_weight, "box_loss": "huber(0.1)", "n_train": n_train, "n_test": n_test,
+              "image_size": size, "object_radius": radius, "classes": DETECTION_CLASSES, "quick": cfg.quick}
+
+    # 1. Data: generated images, each with one object, its class and its box (x0, y0, x1, y1 in [0, 1])
+    x_train, y_train, b_train = detection_images(n_train, seed=11, size=size, radius=radius)
+    x_test, y_test, b_test = detection_images(n_test, seed=12, size=size, radius=radius)
+    with tracking.run(EXPERIMENT, dltp_id="tp3.detection", run_name="tp3.detection", params=params,
+                      tags={"dataset": "generated shapes"}, seed=cfg.seed, parent_run_id=parent_run_id) as active:
+        train_pixels, test_pixels = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
+        cut = int(len(train_pixels) * 0.9)  # the last 10 % for validation
+
+        # 2. Model: one CNN, two heads (class softmax, box regression), loss = cross-entropy + λ·Huber(box)
+        model = build_detector(train_pixels.shape[1:], len(DETECTION_CLASSES))
+        compile_detector(model, box_weight)
+        tracking.log_metrics({"parameters": model.count_params()})
+
+        # 3. Training
+        logger = training.EpochLogger()
+        start = time.perf_counter()
+        model.fit(train_pixels[:cut], {"class": y_train[:cut], "box": b_train[:cut]},
+                  validation_data=(train_pixels[cut:], {"class": y_train[cut:], "box": b_train[cut:]}),
+                  epochs=params["epochs"], batch_size=params["batch_size"], callbacks=[logger],
+                  verbose=training.verbosity())
+        train_seconds = time.perf_counter() - start
+
+        # 4. Evaluation: class accuracy, IoU of the predicted boxes, correct detections (IoU ≥ 0.5 and right class)
+        pred = model.predict(test_pixels, batch_size=256, verbose=0)
+        pred_class = pred["class"].argmax(axis=1)
+        scores = iou(b_test, pred["box"])
+        figures = {
+            "class_accuracy": float(np.mean(pred_class == y_test)),
+            "mean_iou": float(scores.mean()),
+            "iou50_accuracy": float(np.mean(scores >= 0.5)),
+            "detection_accuracy": float(np.mean((scores >= 0.5) & (pred_class == y_test))),
+        }
+        tracking.log_metrics({f"test_{k}": v for k, v in figures.items()})
+        tracking.log_figure(boxes_figure(x_test, y_test, b_test, pred_class, pred["box"]), "boxes.png")
+        tracking.log_keras_model(model, "model")
+        return result("tp3.detection", active.info.run_id, _Generated, epochs=params["epochs"],
+                      box_weight=box_weight, **figures, parameters=model.count_params(),
+                      train_seconds=train_seconds)
+
+
+def _check_sizes(n_train: int, n_test: int, size: int, radius: tuple[float, float]) -> None:
+    if n_train < 10:
+        raise DltpError("--detection-images must be at least 10 (a tenth of them validate)")
+    require_at_least_one(detection_test_images=n_test)
+    if size < 16:
+        raise DltpError("--detection-size must be at least 16 (the detector halves the image four times)")
+    if not 0 < radius[0] <= radius[1] < 0.5:
+        raise DltpError("--object-radius MIN MAX needs 0 < MIN <= MAX < 0.5 (fractions of the image side)")
+
+
+# --------------------------------------------------------------------------- measures and figures
 
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of boxes (N, 4) = x0, y0, x1, y1, row by row."""
@@ -35,6 +99,7 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def boxes_figure(x, y, boxes, pred_class, pred_boxes, n: int = 12):
+    """Up to ``n`` test images with the true box (green) and the predicted one (red)."""
     from matplotlib.patches import Rectangle
 
     plt = plots.pyplot()
@@ -60,50 +125,8 @@ def boxes_figure(x, y, boxes, pred_class, pred_boxes, n: int = 12):
     return fig
 
 
-def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
-    keras.utils.set_random_seed(cfg.seed)
-    box_weight = cfg.value("box_weight")
-    if box_weight < 0:
-        raise DltpError("--box-weight must be >= 0")
-    # Quick: 32×32 images whose object spans 30-80 % of the side (full: 64×64, 16-60 %), 1,500 of them.
-    n_train, n_test = (1500, 300) if cfg.quick else (6000, 1000)
-    size, radius = (32, (0.15, 0.4)) if cfg.quick else (64, (0.08, 0.3))
-    params = {"epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"),
-              "box_weight": box_weight, "box_loss": "huber(0.1)", "n_train": n_train, "n_test": n_test,
-              "image_size": size, "object_radius": radius, "classes": DETECTION_CLASSES, "quick": cfg.quick}
-    x_train, y_train, b_train = detection_images(n_train, seed=11, size=size, radius=radius)
-    x_test, y_test, b_test = detection_images(n_test, seed=12, size=size, radius=radius)
-    with tracking.run(EXPERIMENT, dltp_id="tp3.detection", run_name="tp3.detection", params=params,
-                      tags={"dataset": "generated shapes"}, seed=cfg.seed, parent_run_id=parent_run_id) as active:
-        train_pixels, test_pixels = x_train.astype("float32") / 255.0, x_test.astype("float32") / 255.0
-        cut = int(len(train_pixels) * 0.9)
-        model = build_detector(train_pixels.shape[1:], len(DETECTION_CLASSES))
-        compile_detector(model, box_weight)
-        tracking.log_metrics({"parameters": model.count_params()})
-        logger = training.EpochLogger()
-        start = time.perf_counter()
-        model.fit(train_pixels[:cut], {"class": y_train[:cut], "box": b_train[:cut]},
-                  validation_data=(train_pixels[cut:], {"class": y_train[cut:], "box": b_train[cut:]}),
-                  epochs=params["epochs"], batch_size=params["batch_size"], callbacks=[logger],
-                  verbose=training.verbosity())
-        train_seconds = time.perf_counter() - start
-        pred = model.predict(test_pixels, batch_size=256, verbose=0)
-        pred_class = pred["class"].argmax(axis=1)
-        scores = iou(b_test, pred["box"])
-        figures = {
-            "class_accuracy": float(np.mean(pred_class == y_test)),
-            "mean_iou": float(scores.mean()),
-            "iou50_accuracy": float(np.mean(scores >= 0.5)),
-            "detection_accuracy": float(np.mean((scores >= 0.5) & (pred_class == y_test))),
-        }
-        tracking.log_metrics({f"test_{k}": v for k, v in figures.items()})
-        tracking.log_figure(boxes_figure(x_test, y_test, b_test, pred_class, pred["box"]), "boxes.png")
-        tracking.log_keras_model(model, "model")
-        return result("tp3.detection", active.info.run_id, _Generated, epochs=params["epochs"],
-                      box_weight=box_weight, **figures, parameters=model.count_params(),
-                      train_seconds=train_seconds)
-
-
 class _Generated:
+    """The detection data is generated here; result() wants a dataset."""
+
     name = "generated_shapes"
     fallback = False

@@ -8,10 +8,9 @@ Adam changes the pixels to lower  content_weight·content + style_weight·style 
     dltp run tp3.style_transfer --content photo.jpg --style painting.jpg --steps 300
     dltp run tp3.style_transfer --weights vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
 
-Defaults: scikit-image's bundled ``chelsea`` (content) and ``immunohistochemistry`` (style).
-Weights: ``--weights PATH``, else Keras' cache or download; offline → a loud warning and random
-weights (the pipeline runs and is testable, the picture is not art). Gradients w.r.t. the pixels
-come from the backend-specific ``dltp.models.gradients``.
+Images: a file or one of scikit-image's bundled images. Weights: ``--weights PATH``, else Keras'
+cache or download; offline → a loud warning and random weights (the pipeline runs and is
+testable, the picture is not art). Gradients w.r.t. the pixels: ``dltp.models.gradients``.
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ import time
 from pathlib import Path
 
 import keras
+import mlflow
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from dltp import plots, tracking
 from dltp.config import RunConfig
@@ -34,7 +35,59 @@ from dltp.models.gradients import value_and_grad
 
 EXPERIMENT = "tp3-convnets"
 LEARNING_RATE = 4.0  # Adam step in pixel units (0-255)
+CONTENT_WEIGHT, STYLE_WEIGHT, TV_WEIGHT = 1.0, 1.0, 1e-3  # the weights of the three losses
 
+
+def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
+    keras.utils.set_random_seed(cfg.seed)
+    size, steps = cfg.value("image_size"), cfg.value("steps")
+    if size < 32:
+        raise DltpError("--image-size must be at least 32 (VGG16 halves the image five times)")
+    if steps < 1:
+        raise DltpError("--steps must be at least 1")
+
+    # 1. Images: the content and the style picture, centre squares of --image-size pixels
+    content_spec, style_spec = cfg.value("content"), cfg.value("style")
+    content = load_image(content_spec, size)
+    style_image = load_image(style_spec, size)
+
+    # 2. Model: VGG16 with ImageNet weights, frozen, without its classifier (include_top=False)
+    weights, weights_source = resolve_weights(cfg.value("weights"))
+    params = {"content": content_spec, "style": style_spec, "image_size": size, "steps": steps,
+              "weights": weights_source, "content_layer": style.CONTENT_LAYER,
+              "style_layers": list(style.STYLE_LAYERS), "content_weight": CONTENT_WEIGHT,
+              "style_weight": STYLE_WEIGHT, "tv_weight": TV_WEIGHT, "optimizer": "adam",
+              "learning_rate": LEARNING_RATE, "quick": cfg.quick}
+    tags = {"vgg16.weights": "imagenet" if weights else "random"}
+    with tracking.run(EXPERIMENT, dltp_id="tp3.style_transfer", run_name=f"tp3.style_transfer-{size}px",
+                      params=params, tags=tags, seed=cfg.seed, parent_run_id=parent_run_id) as active:
+        extractor = style.feature_extractor(size, weights)  # the content and style layers' activations
+
+        # 3. Loss and optimisation loop: Adam over the pixels, on content + style (Gram matrices) + total variation
+        start = time.perf_counter()
+        generated, history = transfer(content, style_image, extractor, steps, progress=True)
+        seconds = time.perf_counter() - start
+        for step, values in enumerate(zip(*history.values())):
+            tracking.log_metrics({f"{k}_loss": v for k, v in zip(history, values)}, step=step)
+
+        # 4. Result: the generated image, saved, beside its content and style; the loss curves
+        panel, curve = figures(content, style_image, generated, history)
+        tracking.log_figure(panel, "style_transfer.png")
+        tracking.log_figure(curve, "loss_curve.png")
+        out = Path(os.environ.get("DLTP_OUTPUT_DIR", ".")) / "style_transfer.png"
+        Image.fromarray(generated).save(out)
+        mlflow.log_artifact(str(out))
+        return result(
+            "tp3.style_transfer", active.info.run_id, _NoData, steps=steps, image_size=size,
+            weights="imagenet" if weights else "random", initial_total_loss=history["total"][0],
+            final_total_loss=history["total"][-1],
+            style_loss_drop=1.0 - history["total"][-1] / history["total"][0] if history["total"][0] else None,
+            final_content_loss=history["content"][-1],
+            final_style_loss=history["style"][-1], seconds_per_step=seconds / steps, image=str(out.resolve()),
+        )
+
+
+# --------------------------------------------------------------------------- images, weights, the loop
 
 def load_image(spec: str, size: int) -> np.ndarray:
     """A file path or a scikit-image bundled image name → float32 (size, size, 3) RGB, 0-255."""
@@ -43,8 +96,6 @@ def load_image(spec: str, size: int) -> np.ndarray:
 
     path = Path(spec).expanduser()
     if path.is_file():
-        from PIL import Image, UnidentifiedImageError
-
         try:
             with Image.open(path) as im:
                 image = np.asarray(im.convert("RGB"))
@@ -107,8 +158,8 @@ def adam_step(x, grad, state, lr, beta1=0.9, beta2=0.999, eps=1e-8):
     return x - lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-def transfer(content: np.ndarray, style_image: np.ndarray, extractor, steps: int, *, content_weight=1.0,
-             style_weight=1.0, tv_weight=1e-3, lr=LEARNING_RATE, progress=True):
+def transfer(content: np.ndarray, style_image: np.ndarray, extractor, steps: int, *, content_weight=CONTENT_WEIGHT,
+             style_weight=STYLE_WEIGHT, tv_weight=TV_WEIGHT, lr=LEARNING_RATE, progress=True):
     """Optimise the pixels; returns (final image uint8, history of the losses per step)."""
     from tqdm import tqdm
 
@@ -156,50 +207,6 @@ def figures(content, style_image, generated, history):
     ax.grid(alpha=0.3)
     curve.tight_layout()
     return fig, curve
-
-
-def run(cfg: RunConfig, parent_run_id: str | None = None) -> dict:
-    keras.utils.set_random_seed(cfg.seed)
-    size, steps = cfg.value("image_size"), cfg.value("steps")
-    if size < 32:
-        raise DltpError("--image-size must be at least 32 (VGG16 halves the image five times)")
-    if steps < 1:
-        raise DltpError("--steps must be at least 1")
-    content_spec, style_spec = cfg.value("content"), cfg.value("style")
-    content = load_image(content_spec, size)
-    style_image = load_image(style_spec, size)
-    weights, weights_source = resolve_weights(cfg.value("weights"))
-    params = {"content": content_spec, "style": style_spec, "image_size": size, "steps": steps,
-              "weights": weights_source, "content_layer": style.CONTENT_LAYER,
-              "style_layers": list(style.STYLE_LAYERS), "content_weight": 1.0, "style_weight": 1.0,
-              "tv_weight": 1e-3, "optimizer": "adam", "learning_rate": LEARNING_RATE, "quick": cfg.quick}
-    tags = {"vgg16.weights": "imagenet" if weights else "random"}
-    with tracking.run(EXPERIMENT, dltp_id="tp3.style_transfer", run_name=f"tp3.style_transfer-{size}px",
-                      params=params, tags=tags, seed=cfg.seed, parent_run_id=parent_run_id) as active:
-        extractor = style.feature_extractor(size, weights)
-        start = time.perf_counter()
-        generated, history = transfer(content, style_image, extractor, steps, progress=True)
-        seconds = time.perf_counter() - start
-        for step, values in enumerate(zip(*history.values())):
-            tracking.log_metrics({f"{k}_loss": v for k, v in zip(history, values)}, step=step)
-        panel, curve = figures(content, style_image, generated, history)
-        tracking.log_figure(panel, "style_transfer.png")
-        tracking.log_figure(curve, "loss_curve.png")
-        out = Path(os.environ.get("DLTP_OUTPUT_DIR", ".")) / "style_transfer.png"
-        from PIL import Image
-
-        Image.fromarray(generated).save(out)
-        import mlflow
-
-        mlflow.log_artifact(str(out))
-        return result(
-            "tp3.style_transfer", active.info.run_id, _NoData, steps=steps, image_size=size,
-            weights="imagenet" if weights else "random", initial_total_loss=history["total"][0],
-            final_total_loss=history["total"][-1],
-            style_loss_drop=1.0 - history["total"][-1] / history["total"][0] if history["total"][0] else None,
-            final_content_loss=history["content"][-1],
-            final_style_loss=history["style"][-1], seconds_per_step=seconds / steps, image=str(out.resolve()),
-        )
 
 
 class _NoData:

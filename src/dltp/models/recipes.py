@@ -1,5 +1,8 @@
 """Training recipes for TP3's classifiers: the original one and a ``fast`` one.
 
+A recipe is how a model is trained, not for how long: the epochs are the experiment's
+(dltp.registry), the same for both recipes.
+
 ``original``: the seed's recipe: Adam (1e-3), plain cross-entropy, no augmentation, batch 64.
 ``fast``: what a practitioner uses to get further on the same budget:
   * data augmentation (random shifts of up to 2 pixels, the "pad and random crop" of CIFAR
@@ -39,20 +42,22 @@ class SparseSmoothedCrossentropy(keras.losses.Loss):
 
 
 def settings(recipe: str) -> dict:
+    """The hyper-parameters of ``recipe`` (original or fast), as logged to MLflow."""
     if recipe not in RECIPES:
         from dltp.errors import DltpError
 
         raise DltpError(f"unknown recipe {recipe!r}; choose one of {', '.join(RECIPES)}")
     if recipe == "original":
-        return {"recipe": "original", "epochs": 10, "batch_size": 64, "optimizer": "adam",
+        return {"recipe": "original", "batch_size": 64, "optimizer": "adam",
                 "learning_rate": 1e-3, "augment": False, "label_smoothing": 0.0, "schedule": "constant"}
-    return {"recipe": "fast", "epochs": 10, "batch_size": 128, "optimizer": "adamw", "learning_rate": 2e-3,
+    return {"recipe": "fast", "batch_size": 128, "optimizer": "adamw", "learning_rate": 2e-3,
             "weight_decay": 5e-4, "augment": True, "label_smoothing": 0.1, "schedule": "warmup+cosine",
             "warmup_epochs": 1}
 
 
 def compile_for(model, params: dict, steps_per_epoch: int, num_classes: int) -> None:
-    """Compile ``model`` with the optimizer, schedule and loss of ``params`` (from ``settings``)."""
+    """Compile ``model`` with the optimizer, schedule and loss of ``params`` (``settings``, and the
+    ``epochs`` the warm-up/cosine schedule spans)."""
     if params["schedule"] == "constant":
         optimizer = keras.optimizers.Adam(params["learning_rate"])
     else:
@@ -73,9 +78,7 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     The fast recipe's augmentation, done in NumPy on the batch: a random shift of up to
     ``shift`` pixels in each direction with zero fill (pad-and-random-crop) and, when ``flip``, a
-    left-right mirror of half of the images. Measured on this project's CPU machine, Keras'
-    RandomTranslation layer (bilinear resampling of every image) cost more time than the model;
-    integer shifts in NumPy are nearly free and are the standard CIFAR augmentation.
+    left-right mirror of half of the images.
     """
 
     def __init__(self, x, y, batch_size: int, *, flip: bool, shift: int = 2, seed: int = 0):
@@ -93,6 +96,8 @@ class AugmentedBatches(keras.utils.PyDataset):
 
     def __getitem__(self, index):
         idx = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        # Not Keras' RandomTranslation layer: its bilinear resampling of every image cost more CPU time
+        # than the model; integer shifts in NumPy are nearly free and are the standard CIFAR augmentation.
         return random_shift_flip(self.x[idx], self.rng, self.shift, self.flip), self.y[idx]
 
 
