@@ -42,7 +42,7 @@ LABS = ROOT / "bench" / "results" / "labs"
 FIGURES = ROOT / "docs" / "figures"
 # The variables that change what a command measures; kept with the command.
 ENV = ("KERAS_BACKEND", "DLTP_THREADS", "OMP_NUM_THREADS", "DLTP_JOBS", "DLTP_OFFLINE")
-MAX_FIGURE_BYTES = 300_000
+MAX_FIGURE_BYTES = 300_000  # the docs' limit (bench/render_results.py checks it)
 
 
 def machine() -> dict:

@@ -15,7 +15,8 @@ Three kinds of generated text, all from bench/results/:
     python bench/render_results.py --check         # change nothing; exit 1 on any problem below
 
 ``--check`` reports (1) text that differs from what its records give, a figure typed by hand (neither
-rendered nor declared as a setting), a broken relative link or anchor, an image that no record lists;
+rendered nor declared as a setting), a broken relative link or anchor, an image that no record lists,
+a PNG of docs/figures/ over 300 KB;
 (2) records that cannot be quoted: missing, dirty, or stale (bench/_provenance.py), lacking a key or a
 figure a block asks for, or recorded with another command than bench/records.toml gives — with the
 command that re-records each. The tests run (1) as tests/docs/test_docs_figures.py and (2) as
@@ -52,6 +53,7 @@ README = ROOT / "README.md"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 MANIFEST = BENCH / "records.toml"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
+MAX_FIGURE_BYTES = 300_000  # a figure in docs/figures/ (bench/record.py scales larger ones down)
 BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -321,6 +323,12 @@ def check_text(paths: list[Path] | None = None) -> list[str]:
         problems += [f"{name}: image {image.relative_to(ROOT) if image.is_relative_to(ROOT) else image} is listed by "
                      f"no record's figures (bench/record.py --figures)"
                      for image in _docs.images(text, path) if image.exists() and image not in listed]
+    for png in sorted((ROOT / "docs" / "figures").rglob("*.png")):
+        name = png.relative_to(ROOT)
+        if png.resolve() not in listed:
+            problems.append(f"{name}: no record lists it (delete it, or take its record again with --figures)")
+        if png.stat().st_size > MAX_FIGURE_BYTES:
+            problems.append(f"{name}: {png.stat().st_size:,} bytes, over {MAX_FIGURE_BYTES:,} (bench/record.py shrinks them)")
     return problems
 
 

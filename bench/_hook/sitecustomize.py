@@ -41,8 +41,9 @@ def _watch(log: str, roots: list[str]) -> None:
 
     def at_exit() -> None:
         files = {getattr(module, "__file__", None) for module in list(sys.modules.values())} | opened
+        # an open that failed (a probe for a file that is not there) raised its event too
         found = sorted({real for real in (os.path.realpath(f) for f in files if isinstance(f, str))
-                        if real.startswith(prefixes) and not real.endswith(".pyc")})
+                        if real.startswith(prefixes) and not real.endswith(".pyc") and os.path.isfile(real)})
         if found:
             with open(log, "a", encoding="utf-8") as out:  # one append per process
                 out.write("".join(f"{f}\n" for f in found))

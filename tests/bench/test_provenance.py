@@ -20,6 +20,10 @@ import record  # noqa: E402
 ALPHA = '''import json, subprocess, sys
 from pathlib import Path
 Path(__file__).with_name("table.txt").read_text()
+try:
+    open(Path(__file__).with_name("absent.txt"))  # a probe that fails is not a file it read
+except FileNotFoundError:
+    pass
 subprocess.run([sys.executable, "-c", "import gamma"], check=True)
 subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "during the run"], check=True)
 print(json.dumps({"accuracy": 0.5, "run_id": None}))
