@@ -20,7 +20,7 @@ experiment's result in a record of several (``dltp run all --json``). A block na
 quotes only the original author's figures (``ref``), no record. A block whose record is missing,
 or lacks a key or a figure, renders as a visible "not recorded yet" line, and is reported as a problem.
 
-**Figures typed by hand.** Outside code, every number that looks measured — two or more decimals, or a
+**Figures typed by hand.** Outside code, every number that looks measured — a decimal number, or a
 number with %, ×, a time, a size or a rate — must come from a block's template field. Numbers that are
 not measured (a learning rate, a target, a split, a count that follows from an architecture) are
 declared once per file:
@@ -62,7 +62,7 @@ JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 UNIT = r"(?:ms|s|min|h|MB|GB|KB|kB|MiB|GiB|ppm|samples/s|images/s|volumes/s|req/s|GFLOP/s|MFLOP)"
 NUMBER = r"[−+-]?(?:\d{1,3}(?:,\d{3})+|\d+)"
 FIGURE = re.compile(rf"(?<![\w.,/])(?:{NUMBER}(?:\.\d+)?(?:[  ]?(?:%|×(?![  ]?\d))|[  ]{UNIT}(?![\w/]))"
-                    rf"|{NUMBER}\.\d{{2,}}(?![\d.])|×[  ]?\d+(?:\.\d+)?)")
+                    rf"|{NUMBER}\.\d+(?![\d.])|×[  ]?\d+(?:\.\d+)?)")
 LINK = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
 

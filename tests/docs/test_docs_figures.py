@@ -96,13 +96,13 @@ def test_a_figure_typed_by_hand_is_found_unless_rendered_or_declared():
         "no longer here 0.5",
         "-->",
         "Adam with lr 0.001 reaches a target of ≥ 0.90, trained for 28×28 images in `0.25 s` code.",
-        "The run took 12.5 s, reached 0.8741 and was 2.1× faster, 37 % of the time.",
+        "The run took 12.5 s, reached 0.8741 and was 2.1× faster, 37 % of the time, 1.8 cores busy.",
         block("lab", "accuracy {{ accuracy|f('.4f') }} in 3.5 s\n", "accuracy 0.8765 in 3.5 s\n"),
         "The author's 0.9781 typed by hand.",
         "```\n0.1234 in a code block\n```",
     ])
     found = {(line, figure) for line, figure, _ in _docs.hand_typed(text)}
-    assert found == {(8, "12.5 s"), (8, "0.8741"), (8, "2.1×"), (8, "37 %"), (10, "3.5 s"), (14, "0.9781"),
+    assert found == {(8, "12.5 s"), (8, "0.8741"), (8, "2.1×"), (8, "37 %"), (8, "1.8"), (10, "3.5 s"), (14, "0.9781"),
                      (0, "no longer here 0.5")}  # 3.5 s: typed in the template itself
 
 
