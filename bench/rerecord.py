@@ -6,6 +6,9 @@ the docs from them.
     python bench/rerecord.py --list          # what would run, with the expected minutes; runs nothing
     python bench/rerecord.py --prune         # delete lab records (and their figures) no manifest entry names
 
+(bench/_preferences.py reads the quick-suite records of bench/results/labs/ for targets a backend missed:
+prune once the backend order no longer depends on the records it would delete.)
+
 Each record runs as ``python bench/record.py NAME [--figures ...] -- COMMAND`` with the manifest's
 environment (the variables that choose what a command measures are cleared first, so the shell's own
 KERAS_BACKEND cannot leak into a record). The tree must be clean (committed, no untracked files):
@@ -67,7 +70,7 @@ def main(argv=None) -> int:
     if args.list:
         for name in names:
             env = " ".join(f"{k}={v}" for k, v in manifest[name].get("env", {}).items())
-            command = shlex.join(argv_for(name, manifest[name])[1:])
+            command = shlex.join(["python", "bench/record.py", *argv_for(name, manifest[name])[2:]])
             print(f"{manifest[name].get('minutes', '?'):>4} min  {name}: {env} {command}")
         print(f"{sum(manifest[n].get('minutes', 0) for n in names):>4} min  in all")
         for path in unlisted(manifest):
