@@ -170,6 +170,10 @@ def main(argv: list[str]) -> int:
     code = proc.wait()
     seconds = time.perf_counter() - start
     files = measured.files()
+    left = sorted(set(_provenance.state(ROOT).get("dirty_files", [])) - set(started.get("dirty_files", [])))
+    if left:  # the next record would count them as dirt
+        print(f"record: the command left files in the tree: {', '.join(left[:5])} (run it from another "
+              "directory, as bench/rerecord.py does)", file=sys.stderr)
     if code != 0:
         print(f"record: the command exited with {code}; no record written", file=sys.stderr)
         return code

@@ -11,7 +11,9 @@ prune once the backend order no longer depends on the records it would delete.)
 
 Each record runs as ``python bench/record.py NAME [--figures ...] -- COMMAND`` with the manifest's
 environment (the variables that choose what a command measures are cleared first, so the shell's own
-KERAS_BACKEND cannot leak into a record). The tree must be clean (committed, no untracked files):
+KERAS_BACKEND cannot leak into a record), in dltp-results/records/ (ignored by git): the MLflow store
+and the files the labs write land there, not in the tree, which must stay clean from one record to
+the next (`cd dltp-results/records && dltp ui` shows the runs). The tree must be clean (committed, no untracked files):
 every record then says ``dirty: false`` at the same commit. A failing command is reported and the
 others still run; the exit code is 1 when one failed. Finally bench/render_results.py rewrites
 README.md and docs/ from the records (it refuses when a quoted record is still missing or stale).
@@ -34,6 +36,7 @@ import record  # noqa: E402
 import render_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKDIR = ROOT / "dltp-results" / "records"  # ignored by git
 
 
 def argv_for(name: str, spec: dict) -> list[str]:
@@ -82,11 +85,12 @@ def main(argv=None) -> int:
               + ", ".join(state.get("dirty_files", [])), file=sys.stderr)
         return 2
     failed = []
+    WORKDIR.mkdir(parents=True, exist_ok=True)
     for i, name in enumerate(names, 1):
         spec = manifest[name]
         print(f"== [{i}/{len(names)}] {name} (about {spec.get('minutes', '?')} min) ==", flush=True)
         start = time.perf_counter()
-        code = subprocess.run(argv_for(name, spec), env=env_for(spec), cwd=ROOT).returncode
+        code = subprocess.run(argv_for(name, spec), env=env_for(spec), cwd=WORKDIR).returncode
         print(f"== {name}: exit {code}, {time.perf_counter() - start:.0f} s ==", flush=True)
         if code:
             failed.append(name)
