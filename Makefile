@@ -7,7 +7,7 @@ DLTP   := $(VENV)/bin/dltp
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test test-image test-models bench paper install install-test clean
+.PHONY: run test test-image test-models bench records paper install install-test clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ test-image: install
 # make bench BENCH_ARGS="--only tp2_suite --threads 1" re-measures a subset (see bench/run_all.py).
 bench: install-test
 	$(PY) bench/run_all.py $(BENCH_ARGS)
+
+# Every lab record the docs quote, re-taken at this commit from a clean tree, then the docs regenerated:
+# make records ONLY="tp1_fashion_mnist tp4_unet" re-takes some (bench/records.toml lists them, with minutes).
+records: install-test
+	$(PY) bench/rerecord.py $(ONLY)
 
 paper: install
 	$(DLTP) paper

@@ -16,8 +16,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def run_under(backend: str, module: str, *args: str, timeout: int = 1800, unpinned: bool = False) -> dict:
     """Run ``python -m module args`` with KERAS_BACKEND=backend; its last stdout line is JSON.
     ``unpinned``: without the thread settings of ``--threads`` (each library's own default)."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")
-           + os.pathsep + str(Path(__file__).resolve().parent)}
+    # this checkout's src and bench first; the caller's path after them (bench/_hook: the measured files)
+    path = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parent),
+            *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join(path)}
     if unpinned:
         for name in thread_env(1):
             env.pop(name, None)

@@ -1,18 +1,32 @@
-"""The README's results table, regenerated from the committed records (bench/results/labs/NAME.json,
-written by bench/record.py): no figure in it is typed by hand.
+"""Every figure of README.md and docs/**/*.md, regenerated from the committed records: none is typed by hand.
 
-A row is declared in ROWS: which records it quotes, how to phrase their figures (a format string
-over each record's ``result``), and the original author's figure. Fields name a record's result key
-(``{test_accuracy:.4f}`` for a row's first record) or a record and a key path
-(``{tp5_seq2seq_co2.mase_seasonal:.2f}``, ``{tp4_unet.iou_vs_dice.0.dice}``). ``derive`` adds
-values computed from the results (a ratio, a phrase that depends on a figure); ``{load}`` is the
-load average when the first record's command started, ``{wall_seconds_of_command}`` its wall time.
+Three kinds of generated text, all from bench/results/:
 
-    python bench/render_results.py           # rewrite the README between the results markers
-    python bench/render_results.py --check   # exit 1 when the README differs from the records
+- the README's lab results table (between ``<!-- results:start -->`` and ``<!-- results:end -->``),
+  one row per entry of ROWS: which records it quotes (bench/results/labs/NAME.json, written by
+  bench/record.py), how to phrase their figures (a format string over each record's ``result``) and the
+  original author's figure (from dltp.references, never typed here);
+- docs/benchmarks.md's benchmark section (between ``<!-- bench:start -->`` and ``<!-- bench:end -->``),
+  what each benchmark printed when bench/run_all.py last ran it (bench/results/runs/NAME.json);
+- every record block of the docs (``<!-- record NAME … -->`` … ``<!-- end record -->``, bench/_docs.py).
 
-`bench/run_all.py` calls it too, so `make bench` refreshes both generated sections; the test
-tests/bench/test_results_table.py runs the check.
+    python bench/render_results.py                 # rewrite them all; refuses dirty or stale records
+    python bench/render_results.py --allow-stale   # rewrite them from whatever records there are
+    python bench/render_results.py --check         # change nothing; exit 1 on any problem below
+
+``--check`` reports (1) text that differs from what its records give, a figure typed by hand (neither
+rendered nor declared as a setting), a broken relative link or anchor, an image that no record lists,
+a PNG of docs/figures/ over 300 KB;
+(2) records that cannot be quoted: missing, dirty, or stale (bench/_provenance.py), lacking a key or a
+figure a block asks for, or recorded with another command than bench/records.toml gives — with the
+command that re-records each. The tests run (1) as tests/docs/test_docs_figures.py and (2) as
+tests/docs/test_records_fresh.py.
+
+In a ROWS format string, fields name a record's result key (``{test_accuracy:.4f}`` for a row's first
+record) or a record and a key path (``{tp5_seq2seq_co2.mase_seasonal:.2f}``, ``{tp4_unet.iou_vs_dice.0.dice}``);
+``derive`` adds values computed from the results; ``{load}`` is the load average when the first record's
+command started, ``{wall_seconds_of_command}`` its wall time; ``{ref.tp1.test_accuracy}`` is an original
+author's figure (the experiment id with ``_`` for ``.``).
 """
 
 from __future__ import annotations
@@ -21,18 +35,26 @@ import argparse
 import json
 import string
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _docs  # noqa: E402
+import _provenance  # noqa: E402
+from _docs import RecordError, Records  # noqa: E402,F401  (RecordError: the error every renderer raises)
+
 ROOT = Path(__file__).resolve().parents[1]
-LABS = ROOT / "bench" / "results" / "labs"
+BENCH = ROOT / "bench"
+LABS = BENCH / "results" / "labs"
+RUNS = BENCH / "results" / "runs"
 README = ROOT / "README.md"
+BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+MANIFEST = BENCH / "records.toml"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-
-class RecordError(Exception):
-    """A row quotes a record that does not exist, or a key that the record does not have."""
+MAX_FIGURE_BYTES = 300_000  # a figure in docs/figures/ (bench/record.py scales larger ones down)
+BENCH_START, BENCH_END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
 @dataclass(frozen=True)
@@ -42,7 +64,7 @@ class Row:
     lab: str  # "TP1"; the command is taken from the record itself
     records: tuple[str, ...]  # names in bench/results/labs/; the first one's keys need no prefix
     measured: str  # a format string over the records' results (see the module's docstring)
-    original: str = "—"  # the original author's figure, as the course reported it (MISSION.md)
+    original: str = "—"  # the original author's figure: a format string over ``ref`` (dltp.references)
     derive: Callable[[dict], dict] = field(default=lambda results: {})  # record name -> result, to extra values
 
 
@@ -93,10 +115,10 @@ def _suite(results: dict) -> dict:
 
 ROWS: list[Row] = [
     Row("`make run`", ("run_all_quick",),
-        "**{met} of {ran}** experiments meet their quick target, offline, in **{wall_seconds_of_command:.0f} s** (load average "
-        "{load:.1f} on 2 cores, one thread): {per_experiment}", derive=_suite),
+        "**{met} of {ran}** experiments meet their quick target, offline, in **{wall_seconds_of_command:.0f} s** "
+        "(load average {load:.1f} on 2 cores, one thread): {per_experiment}", derive=_suite),
     Row("TP1", ("tp1_fashion_mnist",),
-        "test accuracy **{test_accuracy:.4f}** ({epochs} epochs)", "0.9781 on MNIST"),
+        "test accuracy **{test_accuracy:.4f}** ({epochs} epochs)", "{ref.tp1.test_accuracy:.4f} on MNIST"),
     Row("TP1", ("tp1_batching_fashion_mnist",),
         "val loss after {budget_s:.0f} s of training (load average {load:.0f} on 2 cores), lowest first: "
         "{by_loss}", derive=_batching),
@@ -105,17 +127,21 @@ ROWS: list[Row] = [
         "{diagnose.test_accuracy:.4f}; L2 + Dropout 0.5 → {regularized_diagnosis} (gap {regularize.gap:+.3f}, test "
         "{regularize.test_accuracy:.4f}); test accuracy {ranking}; whole lab {wall_seconds:.0f} s (load average "
         "{load:.0f} on 2 cores)",
-        "Adam 0.9828, RMSprop 0.9823, SGD 0.9738 (MNIST)", derive=_optimizer_ranking),
-    Row("TP2", ("tp2_batchnorm_fashion_mnist",),
-        "BatchNorm converges faster: **{converges_faster}**: val accuracy reaches {val_accuracy_level:.4f} "
-        "(98 % of the better model's best) at epoch {epochs_to_level} with BatchNorm, {without_bn_epochs_to_level} "
-        "without; test {test_accuracy:.4f} vs {without_bn_test_accuracy:.4f}", "— (judged on MNIST's 0.975)"),
+        "Adam {ref.tp2_optimizers.adam_test_accuracy:.4f}, RMSprop {ref.tp2_optimizers.rmsprop_test_accuracy:.4f}, "
+        "SGD {ref.tp2_optimizers.sgd_momentum_test_accuracy:.4f} (MNIST)", derive=_optimizer_ranking),
+    Row("TP2, BatchNorm", ("tp2_fashion_mnist",),
+        "BatchNorm converges faster: **{batchnorm.converges_faster}**: val accuracy reaches "
+        "{batchnorm.val_accuracy_level:.4f} (98 % of the better model's best) at epoch "
+        "{batchnorm.epochs_to_level} with BatchNorm, {batchnorm.without_bn_epochs_to_level} without; test "
+        "{batchnorm.test_accuracy:.4f} vs {batchnorm.without_bn_test_accuracy:.4f}",
+        "test {ref.tp2_batchnorm.test_accuracy:.4f} (MNIST)"),
     Row("TP4", ("tp4_unet",),
         "val Dice **{val_dice:.4f}**, val IoU **{val_iou:.4f}** ({epochs} epochs)",
-        "val Dice 0.9937, IoU 0.9875"),
+        "val Dice {ref.tp4_unet.val_dice_coefficient:.4f}, IoU {ref.tp4_unet.val_iou:.4f}"),
     Row("TP4", ("tp4_conv3d",),
-        "sphere vs cube of equal volume: val accuracy **{val_accuracy:.3f}** (chance {chance_accuracy:.2f}), "
-        "val AUC {val_auc:.3f} ({epochs} epochs)", "(random numbers logged)"),
+        "sphere vs cube of equal volume, on held-out test volumes that chose nothing: test accuracy "
+        "**{test_accuracy:.3f}** (chance {chance_accuracy:.2f}), test AUC {test_auc:.3f} ({epochs} epochs)",
+        "(random numbers logged)"),
     Row("TP4", ("tp4_memory",),
         "one training step of the Conv3D net: {first.side}³ b{first.batch} {first.measured_peak_mb:,.1f} MB … "
         "{last.side}³ b{last.batch} **{last.measured_peak_mb:,.0f} MB** measured peak ({low:.1f}–{high:.1f}× the "
@@ -137,11 +163,11 @@ ROWS: list[Row] = [
         "frame 50, teacher forcing → rollout training (k = {rollout_steps}): TAP {tap_consistency:.1%} → "
         "{tap_rollout_consistency:.1%}, TAP-T {tap_t_L2_consistency:.1%} → {tap_t_L2_rollout_consistency:.1%}, "
         "TAP-M {tap_m_all_consistency:.1%} → {tap_m_all_rollout_consistency:.1%}; copy-last-frame "
-        "**{copy_last_consistency:.1%}**: the identity gap is not closed (spreads in the lab's doc). Standard "
-        "protocol (10 → 10, MSE per frame): TAP {tap_standard_mse:.1f} → **{tap_rollout_standard_mse:.1f}**, "
-        "TAP-T {tap_t_L2_standard_mse:.1f} → {tap_t_L2_rollout_standard_mse:.1f}; autoencoder floor "
-        "{autoencoder_standard_mse:.1f}, copy-last {copy_last_standard_mse:.1f}",
-        "MSE 0.081 → 0.055 (never run)",
+        "**{copy_last_consistency:.1%}**. Standard protocol (10 → 10, MSE per frame): TAP {tap_standard_mse:.1f} → "
+        "**{tap_rollout_standard_mse:.1f}**, TAP-T {tap_t_L2_standard_mse:.1f} → "
+        "{tap_t_L2_rollout_standard_mse:.1f}; autoencoder floor {autoencoder_standard_mse:.1f}, copy-last "
+        "{copy_last_standard_mse:.1f}",
+        "MSE {ref.tp5_research.mse:.3f} → {ref.tp5_research.mse_improved:.3f} (never run)",
         derive=lambda results: {"minutes": results["tp5_research"]["wall_seconds"] / 60}),
 ]
 
@@ -159,6 +185,17 @@ class _RecordFormatter(string.Formatter):
         return value, field_name
 
 
+def references() -> dict:
+    """dltp.references as ``{experiment id with _ for .: {key: value}}``."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from dltp.references import QUOTED_ONLY, REFERENCES
+
+    found: dict = {}
+    for experiment, refs in (*REFERENCES.items(), *QUOTED_ONLY.items()):
+        found.setdefault(experiment.replace(".", "_"), {}).update({r.key: r.value for r in refs})
+    return found
+
+
 def load_record(name: str, labs: Path = LABS) -> dict:
     path = labs / f"{name}.json"
     if not path.exists():
@@ -170,66 +207,242 @@ def command(record: dict) -> str:
     return record["command"].replace(" --json", "")
 
 
-def render_row(row: Row, labs: Path = LABS) -> str:
-    records = {name: load_record(name, labs) for name in row.records}
-    results = {name: r["result"] for name, r in records.items()}
+def render_row(row: Row, labs: Path = LABS, problems: list | None = None) -> str:
+    """The row's table line. With ``problems``, a row that its records cannot give (a missing record or
+    key) is rendered as "not recorded yet" and the reason appended there; without, it is an error."""
+    links = ", ".join(f"[{name}](bench/results/labs/{name}.json)" for name in row.records)
     try:
+        records = {name: load_record(name, labs) for name in row.records}
+        results = {name: r["result"] for name, r in records.items()}
         first = records[row.records[0]]
         # the machine's load when the command started, and the command's wall time
         context = {"load": first["load_average_before"][0], "wall_seconds_of_command": first.get("seconds")}
-        values = {**results[row.records[0]], **context, **results, **row.derive(results)}
-    except KeyError as missing:
-        raise RecordError(f"{row.records}: no key {missing} in the record") from None
-    commands = " / ".join(f"`{command(r)}`" for r in records.values())
-    links = ", ".join(f"[{name}](bench/results/labs/{name}.json)" for name in row.records)
-    measured = _RecordFormatter().format(row.measured, **values)
-    return f"| {row.lab}, {commands} | {measured} | {row.original} | {links} |"
+        try:
+            values = {**results[row.records[0]], **context, **results, **row.derive(results)}
+        except KeyError as missing:
+            raise RecordError(f"{row.records}: no key {missing} in the record") from None
+        commands = " / ".join(f"`{command(r)}`" for r in records.values())
+        measured = _RecordFormatter().format(row.measured, **values)
+        original = _RecordFormatter().format(row.original, ref=references())
+    except RecordError as error:
+        if problems is None:
+            raise
+        problems += [(name, f"README results table, row {row.lab}: {error}") for name in row.records]
+        return (f"| {row.lab} | *not recorded yet: `make records ONLY=\"{' '.join(row.records)}\"`* | "
+                f"{_RecordFormatter().format(row.original, ref=references())} | {links} |")
+    return f"| {row.lab}, {commands} | {measured} | {original} | {links} |"
 
 
-def render(rows: list[Row] = ROWS, labs: Path = LABS) -> str:
+def render(rows: list[Row] = ROWS, labs: Path = LABS, problems: list | None = None) -> str:
     lines = ["| lab, command | measured | original author | record |", "|---|---|---|---|"]
-    lines += [render_row(row, labs) for row in rows]
+    lines += [render_row(row, labs, problems) for row in rows]
     return "\n".join(lines)
 
 
-def section(text: str) -> str:
-    """What the README holds between the markers (without the newlines next to them)."""
-    if START not in text or END not in text:
-        raise RecordError(f"the README has no {START} … {END} section")
-    return text.partition(START)[2].partition(END)[0].strip("\n")
+def section(text: str, start: str = START, end: str = END, what: str = "the README") -> str:
+    """What ``text`` holds between the markers (without the newlines next to them)."""
+    if start not in text or end not in text:
+        raise RecordError(f"{what} has no {start} … {end} section")
+    return text.partition(start)[2].partition(end)[0].strip("\n")
 
 
-def check(readme: Path = README, rows: list[Row] = ROWS, labs: Path = LABS) -> list[str]:
-    """The README lines that differ from what the records give (empty: all in agreement)."""
-    expected = render(rows, labs).splitlines()
-    actual = section(readme.read_text()).splitlines()
-    problems = [f"README: {line}" for line in actual if line not in expected]
-    problems += [f"records: {line}" for line in expected if line not in actual]
+def replace_section(text: str, body: str, start: str = START, end: str = END) -> str:
+    head, _, rest = text.partition(start)
+    return f"{head}{start}\n{body}\n{end}{rest.partition(end)[2]}"
+
+
+def bench_section(runs: Path = RUNS, problems: list | None = None) -> str:
+    """docs/benchmarks.md's generated section: each benchmark's latest recorded output."""
+    import run_all
+
+    sections = []
+    for script in run_all.scripts():
+        path = runs / f"{script.stem}.json"
+        if not path.exists():
+            sections.append(f"### {script.stem} — not measured yet\n\n"
+                            f"`python bench/run_all.py --only {script.stem}`\n")
+            if problems is not None:
+                problems.append((script.stem, "docs/benchmarks.md: not measured yet"))
+            continue
+        r = json.loads(path.read_text())
+        status = "" if r["returncode"] == 0 else f" — **failed (exit {r['returncode']})**"
+        context = f", {r['threads']} thread(s)" if r.get("threads") else ""
+        if r.get("load_average_at_start") is not None:
+            context += f", load average {r['load_average_at_start']:.1f} at start"
+        commit = f", commit {r['commit'][:7]}" if r.get("commit") else ", no commit recorded"
+        # progress bars (terminal escapes, MLflow's downloads) are not figures
+        output = "\n".join(line for line in r["output"].splitlines()
+                           if "\x1b[" not in line and "it/s]" not in line).strip()
+        if not any(line.startswith("|") for line in output.splitlines()):
+            output = f"```text\n{output}\n```"  # plain-text output keeps its columns
+        sections.append(f"### {r['benchmark']}{status}\n\n_measured {r['date']} ({r['machine']}{context}{commit}), "
+                        f"{r['seconds']:.0f} s; record [`{path.name}`](../bench/results/runs/{path.name})_\n\n"
+                        f"{output}\n")
+    return ("Measured by `make bench` (`python bench/run_all.py`); every figure below was printed by the "
+            "benchmark named above it.\n\n" + "\n".join(sections)).strip("\n")
+
+
+def docs() -> list[Path]:
+    """The files whose figures are checked: README.md and docs/**/*.md."""
+    return [README, *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def expected(path: Path, records: Records, problems: list) -> str:
+    """What ``path`` should hold: its generated sections and record blocks rendered from the records."""
+    text = path.read_text()
+    if path == README and START in text:
+        text = replace_section(text, render(problems=problems))
+    if BENCH_START in text:
+        text = replace_section(text, bench_section(problems=problems), BENCH_START, BENCH_END)
+    return _docs.render(text, path, records)
+
+
+def _diff(path: Path, actual: str, wanted: str) -> list[str]:
+    actual_lines, wanted_lines = actual.splitlines(), wanted.splitlines()
+    shown = [f"{path.relative_to(ROOT)}: the file says: {line}" for line in actual_lines if line not in wanted_lines]
+    shown += [f"{path.relative_to(ROOT)}: the records say: {line}" for line in wanted_lines if line not in actual_lines]
+    return shown or [f"{path.relative_to(ROOT)}: differs from its records (python bench/render_results.py)"]
+
+
+def check_text(paths: list[Path] | None = None) -> list[str]:
+    """Problems of the docs themselves: text that differs from its records, figures typed by hand,
+    broken links, images no record lists. Empty when the docs say what the records say."""
+    records = Records()
+    listed = {(ROOT / f["file"]).resolve() for r in records.all().values() if r for f in r.get("figures", [])}
+    problems = []
+    for path in paths or docs():
+        text = path.read_text()
+        wanted = expected(path, records, [])
+        if wanted != text:
+            problems += _diff(path, text, wanted)
+        name = path.relative_to(ROOT)
+        problems += [f"{name}:{line}: figure {figure!r} has no record (put it in a record block, or declare it in "
+                     f"<!-- settings --> if it is set, not measured): {context}"
+                     for line, figure, context in _docs.hand_typed(text)]
+        problems += [f"{name}: link {target} does not resolve: {why}" for target, why, _ in _docs.links(text, path)]
+        problems += [f"{name}: image {image.relative_to(ROOT) if image.is_relative_to(ROOT) else image} is listed by "
+                     f"no record's figures (bench/record.py --figures)"
+                     for image in _docs.images(text, path) if image.exists() and image not in listed]
+    for png in sorted((ROOT / "docs" / "figures").rglob("*.png")):
+        name = png.relative_to(ROOT)
+        if png.resolve() not in listed:
+            problems.append(f"{name}: no record lists it (delete it, or take its record again with --figures)")
+        if png.stat().st_size > MAX_FIGURE_BYTES:
+            problems.append(f"{name}: {png.stat().st_size:,} bytes, over {MAX_FIGURE_BYTES:,} (bench/record.py shrinks them)")
     return problems
 
 
-def write(readme: Path = README, rows: list[Row] = ROWS, labs: Path = LABS) -> None:
-    text = readme.read_text()
-    section(text)  # the markers must be there
-    head, _, rest = text.partition(START)
-    readme.write_text(f"{head}{START}\n{render(rows, labs)}\n{END}{rest.partition(END)[2]}")
+def manifest() -> dict:
+    """bench/records.toml: every lab record's command and environment."""
+    return tomllib.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+
+
+def _quoted(paths: list[Path]) -> tuple[Records, list[tuple[str, str]], set[str], set[str]]:
+    """The records ``paths`` quote (after rendering them: what the rendering missed, by record), and which
+    of them are benchmarks."""
+    records, rendering = Records(), []
+    for path in paths:
+        expected(path, records, rendering)
+    quoted = records.used | ({name for row in ROWS for name in row.records} if README in paths else set())
+    benchmarks: set[str] = set()
+    if any(BENCH_START in path.read_text() for path in paths):
+        import run_all
+
+        benchmarks = {p.stem for p in run_all.scripts()}
+        quoted |= benchmarks
+    return records, rendering, quoted, benchmarks
+
+
+def stale(paths: list[Path] | None = None) -> list[str]:
+    """The quoted records that exist but are dirty or stale (what a renderer refuses to quote), each with
+    why and the command that takes it again."""
+    records, _, quoted, benchmarks = _quoted(paths or docs())
+    found = []
+    for name in sorted(quoted):
+        record = records.get(name)
+        why = _provenance.problems(record, ROOT) if record is not None else []
+        if why:
+            again = f"python bench/run_all.py --only {name}" if name in benchmarks else f"make records ONLY={name}"
+            found.append(f"{name}: {'; '.join(why)} → {again}")
+    return found
+
+
+def check_records(paths: list[Path] | None = None) -> list[str]:
+    """Problems of the records the docs quote: missing, dirty, stale, lacking what a block asks for, or
+    taken with another command than bench/records.toml gives. Empty when every quoted record is sound."""
+    records, rendering, quoted, benchmarks = _quoted(paths or docs())
+    specs = manifest()
+    by_record: dict[str, list[str]] = {}
+    for name, why in [*rendering, *records.problems]:
+        by_record.setdefault(name, []).append(why)
+    for name in sorted(quoted):
+        record = records.get(name)
+        if record is None:
+            by_record.setdefault(name, []).append("no record")
+            continue
+        why = _provenance.problems(record, ROOT)
+        spec = specs.get(name)
+        if name not in benchmarks and spec is not None:  # a lab record: its command is in the manifest
+            if record.get("command") != spec["command"] or record.get("env", {}) != spec.get("env", {}):
+                why.append(f"taken with {record.get('env', {})} {record.get('command')!r} where bench/records.toml "
+                           f"gives {spec.get('env', {})} {spec['command']!r}")
+        by_record.setdefault(name, []).extend(why)
+    labs, runs, lines = [], [], []
+    for name, why in sorted(by_record.items()):
+        if not why:
+            continue
+        (runs if name in benchmarks else labs).append(name)
+        if name not in specs and name not in benchmarks:
+            why.append("bench/records.toml has no entry for it: add one")
+        lines.append(f"  {name}: " + "; ".join(dict.fromkeys(why)))
+    if not lines:
+        return []
+    minutes = sum(specs.get(name, {}).get("minutes", 0) for name in labs)
+    head = [f"take these {len(labs)} lab records again (about {minutes} min): make records ONLY=\"{' '.join(labs)}\""]
+    if runs:
+        head.append(f"and these {len(runs)} benchmarks: python bench/run_all.py --only {' '.join(runs)}")
+    return head + ["because:"] + lines
+
+
+def write(allow_stale: bool = False, paths: list[Path] | None = None) -> list[Path]:
+    """Rewrite every generated section and record block; the files changed. Refuses (RecordError, nothing
+    written) when a quoted record is dirty or stale, unless ``allow_stale``; a missing record or key is
+    rendered as a visible "not recorded yet" (and reported by check_records)."""
+    if not allow_stale:
+        problems = stale(paths)
+        if problems:
+            raise RecordError("records that are dirty or stale (take them again, or pass --allow-stale to render "
+                              "them anyway; --check still fails):\n  " + "\n  ".join(problems))
+    records, changed = Records(), []
+    for path in paths or docs():
+        text = path.read_text()
+        wanted = expected(path, records, [])
+        if wanted != text:
+            path.write_text(wanted)
+            changed.append(path)
+    return changed
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 when the README disagrees")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 on any problem")
+    parser.add_argument("--allow-stale", action="store_true",
+                        help="render from records that are dirty, stale or incomplete (--check still fails)")
     args = parser.parse_args(argv)
     try:
         if args.check:
-            problems = check()
-            for line in problems:
-                print(line, file=sys.stderr)
-            return 1 if problems else 0
-        write()
+            text, stale = check_text(), check_records()
+            for title, problems in (("docs that disagree with their records", text),
+                                    ("records to re-record", stale)):
+                if problems:
+                    print(f"{title}:", *problems, sep="\n  ", file=sys.stderr)
+            return 1 if text or stale else 0
+        changed = write(allow_stale=args.allow_stale)
     except RecordError as error:
         print(f"render_results: {error}", file=sys.stderr)
         return 1
-    print(f"results table: {README}")
+    for path in changed:
+        print(f"rendered: {path.relative_to(ROOT)}")
     return 0
 
 

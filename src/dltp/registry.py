@@ -203,8 +203,8 @@ EXPERIMENTS += [
                          "batch_size": 4}),
     Experiment("tp4.conv3d", "tp4", "Conv3D sphere-vs-cube classifier on 32³ volumes, trained for real",
                "dltp.labs.tp4:run_conv3d", ("learning_rate",),
-               # The original never trained this network. Measured: Adam 1e-3 for 10 epochs leaves it near
-               # chance (val accuracy 0.545); 3e-3 for 20 epochs reaches 0.935 (docs/labs/tp4.md).
+               # The original never trained this network. Adam 1e-3 for 10 epochs leaves it near chance, 3e-3
+               # for 20 epochs learns the shapes (records tp4_conv3d_lr1e-3 and tp4_conv3d, docs/labs/tp4.md).
                defaults={"learning_rate": 3e-3, "epochs": Default(20, quick=10), "batch_size": 16}),
     Experiment("tp4.memory", "tp4", "Memory of 3D convolutions: activations from shapes vs measured peak RSS",
                "dltp.labs.tp4_memory:run", ("sizes", "batches")),
@@ -213,8 +213,8 @@ EXPERIMENTS += [
 # TP5: sequences and attention.
 OPTIONS.update({
     # A unidirectional GRU carries the answer to every state after the deciding token, so plain
-    # attention may spread over all of them (measured: top-1 focus 0.066 after 15 epochs on 7,200
-    # sentences); a small entropy penalty makes it pick the one state that holds the answer first.
+    # attention may spread over all of them (record tp5_attention_no_penalty, docs/labs/tp5.md); a
+    # small entropy penalty makes it pick the one state that holds the answer first.
     "attention_entropy": Option("--attention-entropy", float,
                                 "tp5.attention: attention-entropy penalty in the loss, 0 = off", default=0.02),
     "seq_len": Option("--seq-len", int, "tp5.attention: sentence length", default=20),
