@@ -94,14 +94,14 @@ plt.show()
 # ## 2. The baseline every predictor must beat
 #
 # **Exercise 1.** Write `copy_last(frames, given)`: for sequences (N, T, S, S) of uint8 pixels, the
-# forecast of the T − `given` later frames that repeats the last given frame, as floats in [0, 1];
-# and `frame_mse(pred, true)`: the mean squared error of each predicted frame, averaged over
-# sequences and pixels, shape (frames,).
+# forecast of the T − `given` later frames that repeats the last given frame, as the models see
+# frames: floats in [0, 1] with a channel axis, (N, T − given, S, S, 1). And `frame_mse(pred, true)`:
+# the mean squared error of each predicted frame, averaged over sequences and pixels, shape (frames,).
 
 # %%
 def copy_last(frames: np.ndarray, given: int) -> np.ndarray:
     ### BEGIN SOLUTION
-    last = frames[:, given - 1:given].astype("float32") / 255.0
+    last = frames[:, given - 1:given, ..., None].astype("float32") / 255.0
     return np.repeat(last, frames.shape[1] - given, axis=1)
     ### END SOLUTION
 
@@ -116,11 +116,12 @@ def frame_mse(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 # %%
 from dltp.research import scoring
 
-future = sample.frames[:, 10:].astype("float32") / 255.0
-assert copy_last(sample.frames, 10).shape == future.shape
-assert np.allclose(copy_last(sample.frames, 10), scoring.copy_last_frame(sample.frames, 10, 40))
-assert np.allclose(frame_mse(copy_last(sample.frames, 10), future), scoring.frame_mse(copy_last(sample.frames, 10), future))
-curve = frame_mse(copy_last(sample.frames, 10), future)
+future = sample.frames[:, 10:, ..., None].astype("float32") / 255.0
+copied = copy_last(sample.frames, 10)
+assert copied.shape == future.shape, copied.shape
+assert np.allclose(copied, scoring.copy_last_frame(sample.frames, 10, 40))
+curve = frame_mse(copied, future)
+assert np.allclose(curve, scoring.frame_mse(copied, future))
 print(f"copy-last-frame MSE: frame 11 {curve[0]:.4f}, frame 50 {curve[-1]:.4f}")
 
 # %% [markdown]

@@ -122,7 +122,9 @@ def test_run_names_an_unknown_notebook():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_the_teacher_version_runs_in_a_kernel_and_shows_figures(name, tmp_path, monkeypatch, record_property):
+def test_the_teacher_version_runs_in_a_kernel_and_shows_figures(name, tmp_path, monkeypatch, record_property,
+                                                                 mlflow_store):
+    """The kernel inherits this test's environment: offline, its own data folder and MLflow store."""
     pytest.importorskip("nbclient")
     monkeypatch.setenv("DLTP_OFFLINE", "1")
     nb, wall, cpu = course.execute(NOTEBOOKS / f"{name}.ipynb", tmp_path)
