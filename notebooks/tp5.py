@@ -240,7 +240,8 @@ print({key: tracked[key] for key in ("test_accuracy", "focus_top1", "focus_mean_
 
 # %%
 print(f"- The attention classifier is right on {accuracy:.1%} of the test sentences and puts its largest weight on "
-      f"the deciding token for {top1:.1%} of them: its attention can be checked, and it points at the answer.")
+      f"the deciding token for {top1:.1%} of them: its attention can be checked, and "
+      f"{'it points at the answer' if top1 >= 0.9 else 'here it does not point at the answer'}.")
 print(f"- The honest (autoregressive) forecast has MASE {scores['autoregressive']:.2f} against the seasonal-naive "
       f"forecast ({'it beats it' if scores['autoregressive'] < 1 else 'it does not beat it'}); fed the true future, "
       f"the same model would have reported {scores['teacher-forced (leak)']:.2f}, the leak the original measured.")
