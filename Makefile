@@ -7,7 +7,7 @@ DLTP   := $(VENV)/bin/dltp
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 PYTEST := $(PY) -m pytest
 
-.PHONY: run test test-image test-models bench records paper install install-test clean
+.PHONY: run test test-image test-models bench records paper install install-test student clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,21 @@ run: install
 	@echo "Open them with:   $(DLTP) ui      (then http://127.0.0.1:5000)"
 	@echo "Results page:     dltp-results/report/index.html   (rebuild it: $(DLTP) report)"
 
-# The whole suite runs under the default backend (torch); the model-level tests run again
-# under jax and tensorflow, since every model must work on the three backends.
+# The whole suite runs under the default backend (torch), the course notebooks included: each is
+# checked against its source, then executed in a Jupyter kernel (tests/notebooks). The model-level
+# tests, and one notebook, run again under jax and tensorflow: every model must work on the three.
 test: install-test
+	$(PY) notebooks/course.py check
 	KERAS_BACKEND=torch $(PYTEST) tests
 	KERAS_BACKEND=jax $(PYTEST) tests/models
+	KERAS_BACKEND=jax $(PYTEST) tests/notebooks -k "kernel and tp5 and not research"
 	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
+	KERAS_BACKEND=tensorflow $(PYTEST) tests/notebooks -k "kernel and tp5 and not research"
+
+# The notebooks to hand out: every solution replaced by raise NotImplementedError() (notebooks/README.md).
+STUDENT_DIR ?= student
+student:
+	$(PYTHON) notebooks/course.py student $(STUDENT_DIR)
 
 # The serving image, built from a fresh clone with Debian's podman and run as a non-root container
 # (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.

@@ -1,6 +1,6 @@
 """Which Keras backend runs an experiment, on which device, with how many threads.
 
-One rule (README, "Backends"):
+One rule (docs/backends.md):
 
 - ``dltp run ID --backend NAME`` or ``KERAS_BACKEND=NAME`` set by the user: every experiment runs
   on NAME (the flag wins over the variable);
