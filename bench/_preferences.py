@@ -143,7 +143,16 @@ def quick_table() -> dict | None:
     if not got:
         return None
     run, payload = got
-    return quick_table_from(payload.get("seconds", {}), [_context(run)], missed_targets())
+    return quick_table_of(payload, [_context(run)])
+
+
+def quick_table_of(payload: dict, measured: list[dict]) -> dict | None:
+    """The quick table of a bench/quick_backends.py payload, without the backends on which one of
+    its runs or a recorded quick run (bench/results/labs) missed an experiment's target."""
+    missed = missed_targets(LABS)
+    for unit, backends in (payload.get("missed_target") or {}).items():
+        missed.setdefault(unit, set()).update(backends)
+    return quick_table_from(payload.get("seconds", {}), measured, missed)
 
 
 def quick_table_from(seconds: dict[str, dict[str, list[float]]], measured: list[dict],

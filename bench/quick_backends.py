@@ -17,10 +17,11 @@ run here missed the experiment's target is named (``missed_target``) and left ou
     python bench/quick_backends.py                          # every experiment of `dltp run all`
     python bench/quick_backends.py --units tp1 tp4.conv3d --backends torch jax
 
-Duration: (rounds + 1) × the three pinned `dltp run all --quick --jobs 1` (about 3 + 6 + 3.5
-minutes a round on the 2-core machine at one thread before the compilation cache; jax's share
-shrinks on the second run): about 60–75 minutes with 5 rounds.
 """
+
+# Duration: (rounds + 1) × the three pinned `dltp run all --quick --jobs 1` (about 3 + 6 + 3.5
+# minutes a round on the 2-core machine at one thread before the compilation cache; jax's share
+# shrinks on the second run): about 60–75 minutes with 5 rounds.
 
 from __future__ import annotations
 

@@ -25,10 +25,11 @@ TP2's comparison with the original course scripts is bench/tp2_suite.py.
     python bench/suite_walltime.py --sides auto torch --modes side-by-side
     python bench/suite_walltime.py --targets tp1 tp5.attention   # a part of the suite (a smoke test)
 
-Duration: 3 side-by-side runs + rounds × (3 alone + 3 side by side). With the quick suite at
-~170 s alone and ~100 s side by side (2-core machine, before the compilation cache) that is about
-75 minutes with 5 rounds; ~50 minutes if the second run brings `make run` to 60 s.
 """
+
+# Duration: 3 side-by-side runs + rounds × (3 alone + 3 side by side). With the quick suite at
+# ~170 s alone and ~100 s side by side (2-core machine, before the compilation cache) that is about
+# 75 minutes with 5 rounds; ~50 minutes if the second run brings `make run` to 60 s.
 
 from __future__ import annotations
 
@@ -98,9 +99,7 @@ def quick_preferences(record: Path | None = None) -> tuple[Path | None, dict | N
         path = record or _preferences.HERE / "results" / "quick_backends.json"
         if path.exists():
             payload = json.loads(path.read_text())
-            table = _preferences.quick_table_from(payload.get("seconds", {}),
-                                                  [{"benchmark": "quick_backends", "record": str(path)}],
-                                                  _preferences.missed_targets())
+            table = _preferences.quick_table_of(payload, [{"benchmark": "quick_backends", "record": str(path)}])
             source = str(path)
     if table is None:
         return None, None, "no quick_backends record: dltp's shipped preferences (src/dltp/backend_preferences.json)"
@@ -200,9 +199,9 @@ def main(argv=None) -> int:
     got = _rounds.interleaved({key: s.run for key, s in sides.items()}, rounds=a.rounds, warmup=False, rotate=True)
     budget = "full" if a.full else "quick"
     threads = a.threads or os.environ.get("DLTP_THREADS") or "dltp's default"
-    text = [f"`dltp run {' '.join(a.targets)}{'' if a.full else ' --quick'}`, {budget} budget, {threads} thread(s), {os.cpu_count()} "
-            f"CPUs: median (min–max) of {a.rounds} interleaved rounds after a warm-up round; auto's preferences: "
-            f"{source}."]
+    command = f"dltp run {' '.join(a.targets)}{'' if a.full else ' --quick'}"
+    text = [f"`{command}`, {budget} budget, {threads} thread(s), {os.cpu_count()} CPUs: median (min–max) of "
+            f"{a.rounds} interleaved rounds after a warm-up round; auto's preferences: {source}."]
     for mode in a.modes:
         walls = {side: got[(mode, side)] for side in a.sides}
         title = TITLES[mode]

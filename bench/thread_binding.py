@@ -13,9 +13,10 @@ second core is free.
 
     python bench/thread_binding.py [--backends torch jax tensorflow] [--rounds 5]
 
-Duration on the 2-core machine: about 3 minutes (6 workers of ~15 s start; per backend 6 rounds of
-two sides at ≥ 1.5 s).
 """
+
+# Duration on the 2-core machine: about 3 minutes (6 workers of ~15 s start; per backend 6 rounds of
+# two sides at ≥ 1.5 s).
 
 from __future__ import annotations
 

@@ -16,15 +16,18 @@ A round runs both sides, one after the other; a warm-up round is thrown away, th
 
 Per figure: median and spread of the rounds, and the per-round ratio dltp / original, called faster
 or slower only when every round agrees. The original budgets (15/15/10×3/10 epochs, ``--epochs
-0``) take ~16 minutes a round on the 2-core machine, ~100 minutes with the rounds: the default
-compares per-epoch seconds over rounds of a shorter training, 2 epochs per model (~2.5 minutes a
-round, about 15 minutes in all).
+0``) are too long to repeat in rounds: the default compares per-epoch seconds over rounds of a
+shorter training, 2 epochs per model.
 
     python bench/tp2_suite.py                       # 2 epochs per model, tensorflow, 5 rounds
     python bench/tp2_suite.py --epochs 0            # the original budgets (hours with the rounds)
     python bench/tp2_suite.py --backend torch       # both sides on torch
     python bench/tp2_suite.py --threads 1           # both sides pinned to one compute thread
 """
+
+# Duration on the 2-core machine: about 2.5 minutes a round at 2 epochs per model (12 + 10 epochs of
+# Fashion-MNIST and five process starts), about 15 minutes with the warm-up and 5 rounds. The
+# original budgets take ~16 minutes a round, ~100 minutes with the rounds.
 
 from __future__ import annotations
 

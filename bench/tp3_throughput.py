@@ -13,9 +13,10 @@ the backend process'.
     python bench/tp3_throughput.py                       # CIFAR-sized 32×32×3, batch 64
     python bench/tp3_throughput.py --shape 28 28 1 --steps 5 --backends torch jax
 
-Duration on the 2-core machine at one thread: about 4 minutes (3 workers of ~40 s start; rounds of
-~25 s, three models × three backends at ≥ 1.5 s each, the slowest backend's ResNet ~5 s).
 """
+
+# Duration on the 2-core machine at one thread: about 4 minutes (3 workers of ~40 s start; rounds of
+# ~25 s, three models × three backends at ≥ 1.5 s each, the slowest backend's ResNet ~5 s).
 
 from __future__ import annotations
 

@@ -12,9 +12,10 @@ the same run; peak RSS is the backend process'.
 
     python bench/tp4_throughput.py [--unet-images 32] [--volumes 64] [--backends torch jax tensorflow]
 
-Duration on the 2-core machine at one thread: about 4 minutes (3 workers of ~40 s start; rounds of
-~20 s: the U-Net ~1.5 s a side, Conv3D on jax ~5 s).
 """
+
+# Duration on the 2-core machine at one thread: about 4 minutes (3 workers of ~40 s start; rounds of
+# ~20 s: the U-Net ~1.5 s a side, Conv3D on jax ~5 s).
 
 from __future__ import annotations
 

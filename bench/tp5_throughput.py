@@ -11,9 +11,10 @@ agrees (bench/_rounds.py).
 
     python bench/tp5_throughput.py [--backends torch jax tensorflow] [--steps 30] [--rounds 5]
 
-Duration on the 2-core machine at one thread: about 2 minutes (3 workers of ~20 s start; rounds of
-~10 s, six sides of ≥ 1.5 s).
 """
+
+# Duration on the 2-core machine at one thread: about 2 minutes (3 workers of ~20 s start; rounds of
+# ~10 s, six sides of ≥ 1.5 s).
 
 from __future__ import annotations
 

@@ -24,9 +24,10 @@ ratio is.
 
     python bench/train_throughput.py [--backends torch jax tensorflow] [--no-variants] [--rounds 5]
 
-Duration on the 2-core machine at one thread: about 10 minutes (18 workers of ~15 s start each;
-rounds of ~65 s, most of it tensorflow with jit_compile=True, 2.6k samples/s). --no-variants: ~2 min.
 """
+
+# Duration on the 2-core machine at one thread: about 10 minutes (18 workers of ~15 s start each;
+# rounds of ~65 s, most of it tensorflow with jit_compile=True, 2.6k samples/s). --no-variants: ~2 min.
 
 from __future__ import annotations
 

@@ -74,3 +74,14 @@ def test_only_default_quick_runs_count_as_missing_a_target(tmp_path):
     write(tmp_path, "d", "dltp run tp4.conv3d --json", {"experiment": "tp4.conv3d", "backend": "torch",
                                                         "target_met": False})
     assert _preferences.missed_targets(tmp_path) == {"tp4.memory": {"tensorflow"}, "tp4.conv3d": {"jax"}}
+
+
+def test_the_quick_table_leaves_out_a_backend_that_missed_in_the_benchmarks_own_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(_preferences, "RUNS", tmp_path)
+    monkeypatch.setattr(_preferences, "LABS", tmp_path / "labs")
+    seconds = {"tp4.memory": {"torch": [9] * 5, "jax": [8] * 5, "tensorflow": [3] * 5}}
+    payload = {"seconds": seconds, "missed_target": {"tp4.memory": ["tensorflow"]}}
+    (tmp_path / "quick_backends.json").write_text(json.dumps({"returncode": 0, "payload": payload}))
+    table = _preferences.quick_table()
+    assert table["order"] == {"tp4.memory": ["jax", "torch"]}
+    assert table["missed_target"] == {"tp4.memory": ["tensorflow"]}
