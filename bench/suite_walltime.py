@@ -11,7 +11,7 @@ the output says so. Six sides, each one `dltp run all` process:
 - **side by side** (dltp's default lanes, what a user's `dltp run all` does): auto, torch, tensorflow.
 
 Every run shares one cache directory (DLTP_CACHE_DIR, fresh at the start: compiled programs,
-bundled datasets) and each side its MLflow store, as a student's repeated runs do. A warm-up
+bundled datasets) and each backend flag its MLflow store, as a student's repeated runs do. A warm-up
 round runs the three sides side by side (it fills the caches; not kept), then ``--rounds`` (≥ 5)
 interleaved rounds of the six sides, each round starting one side further (bench/_rounds.py). Each
 whole-suite figure is the median of the rounds with its spread; each ratio the median of the
@@ -57,9 +57,8 @@ PER_EXPERIMENT_GOAL = 1.10  # alone, where auto picks another backend than torch
 class Side:
     """One `dltp run all` configuration: a backend flag and a number of lanes."""
 
-    def __init__(self, side: str, mode: str, a, cache: Path, preferences: Path | None):
-        self.side, self.mode, self.a, self.cache, self.preferences = side, mode, a, cache, preferences
-        self.work = Path(tempfile.mkdtemp(prefix=f"suite-{side}-"))
+    def __init__(self, side: str, mode: str, a, cache: Path, preferences: Path | None, work: Path):
+        self.side, self.mode, self.a, self.cache, self.preferences, self.work = side, mode, a, cache, preferences, work
         self.runs: list[dict] = []
 
     def run(self) -> float:
@@ -80,7 +79,8 @@ class Side:
         if proc.returncode != 0:
             errors = [line for line in proc.stderr.splitlines() if "it/s]" not in line and line.strip()]
             sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-60:]))
-        results = json.loads(proc.stdout.strip().splitlines()[-1])["results"]
+        payload = json.loads(proc.stdout.strip().splitlines()[-1])
+        results = payload.get("results", [payload])  # one experiment: its own result
         self.runs.append({"seconds": seconds, "load_average_at_start": round(load, 2),
                           "experiments": {r["experiment"]: {"backend": r["backend"], "seconds": r["seconds"],
                                                             "target_met": r.get("target_met")} for r in results}})
@@ -108,7 +108,7 @@ def quick_preferences(record: Path | None = None) -> tuple[Path | None, dict | N
     return path, table, f"ranked by bench/quick_backends.py ({source})"
 
 
-def whole_table(mode: str, walls: dict[str, list[float]]) -> str:
+def whole_table(mode: str, walls: dict[str, list[float]], command: str = "dltp run all") -> str:
     rows = []
     for side, rounds in walls.items():
         row = {"side": side, "wall": _rounds.cell(_rounds.summary(rounds))}
@@ -118,7 +118,7 @@ def whole_table(mode: str, walls: dict[str, list[float]]) -> str:
                 row[f"vs_{other}"] = _rounds.cell(r)
                 row[f"verdict_{other}"] = _rounds.compared(rounds, walls[other])
         rows.append(row)
-    return markdown_table(rows, [("side", f"`dltp run all --backend` ({mode})"), ("wall", "wall s (min–max)"),
+    return markdown_table(rows, [("side", f"`{command} --backend` ({mode})"), ("wall", "wall s (min–max)"),
                                  ("vs_torch", "/ torch (min–max)"), ("verdict_torch", "against torch, every round"),
                                  ("vs_tensorflow", "/ tensorflow (min–max)"),
                                  ("verdict_tensorflow", "against tensorflow, every round")])
@@ -191,10 +191,12 @@ def main(argv=None) -> int:
     preferences, quick, source = (None, None, "the full budget: dltp's shipped preferences") if a.full \
         else quick_preferences(a.quick_record)
     cache = Path(tempfile.mkdtemp(prefix="suite-cache-"))
-    sides = {(mode, side): Side(side, mode, a, cache, preferences) for mode in a.modes for side in a.sides}
+    works = {side: Path(tempfile.mkdtemp(prefix=f"suite-{side}-")) for side in a.sides}  # its MLflow store
+    sides = {(mode, side): Side(side, mode, a, cache, preferences, works[side]) for mode in a.modes
+             for side in a.sides}
     print("warm-up (side by side, not kept):", file=sys.stderr, flush=True)
     for side in a.sides:
-        Side(side, "side-by-side", a, cache, preferences).run()
+        Side(side, "side-by-side", a, cache, preferences, works[side]).run()
     print(f"{a.rounds} rounds:", file=sys.stderr, flush=True)
     got = _rounds.interleaved({key: s.run for key, s in sides.items()}, rounds=a.rounds, warmup=False, rotate=True)
     budget = "full" if a.full else "quick"
@@ -205,7 +207,7 @@ def main(argv=None) -> int:
     for mode in a.modes:
         walls = {side: got[(mode, side)] for side in a.sides}
         title = TITLES[mode]
-        text += [f"\n{title}:\n", whole_table(mode, walls)]
+        text += [f"\n{title}:\n", whole_table(mode, walls, command)]
     experiments = None
     if ("alone", "auto") in sides and ("alone", "torch") in sides:
         experiments = per_experiment(sides[("alone", "auto")].runs, sides[("alone", "torch")].runs)

@@ -109,7 +109,7 @@ def measure_group(rows: list[dict], reference: dict, rounds: int, min_seconds: f
                       "epochs_per_round": info["epochs_per_round"], "threads": info["threads"],
                       "gflops": s["median"] * TP1_TRAINING_FLOPS / 1e9, "peak_rss_mb": side["peak_rss_mb"]})
         shown["pct_of_matmul"] = 100 * shown["gflops"] / peak
-        if "rounds" in ref and r is not reference:
+        if "rounds" in ref and key(r) != key(reference):
             shown["vs_reference"] = _rounds.ratio(side["rounds"], ref["rounds"])
             shown["verdict"] = _rounds.compared(side["rounds"], ref["rounds"], lower_is_better=False)
         out.append(shown)
