@@ -109,7 +109,8 @@ class Dltp:
 
 
 def differences(a, original: dict, dltp: dict) -> str:
-    budget = f"{a.epochs} epochs per model" if a.epochs else "the original budgets (15/15/10×3/10)"
+    budget = (f"{a.epochs} epoch{'s' if a.epochs > 1 else ''} per model" if a.epochs
+              else "the original budgets (15/15/10×3/10)")
     return (f"Same on both sides: the {a.backend} backend, {a.dataset} (the first 90 % of its training split to "
             "train, the rest to validate, its test split to score), "
             f"{a.threads} compute thread(s) bound to as many CPUs, {budget}, batch 128, the models and optimizers. "
