@@ -116,10 +116,11 @@ def tp1_data(rng):
     return rng.random((TP1_SAMPLES, 784), dtype="float32"), rng.integers(0, 10, TP1_SAMPLES)
 
 
-def tp1_result(seconds: float, first_epoch_s: float, rss_before_mb: float, **fields) -> dict:
-    """A TP1 worker's JSON line: the steady-state rate of TP1_EPOCHS epochs that took ``seconds``."""
-    samples_per_s = TP1_SAMPLES * TP1_EPOCHS / seconds
-    return {**fields, "samples_per_s": samples_per_s, "epoch_s": seconds / TP1_EPOCHS, "first_epoch_s": first_epoch_s,
+def tp1_result(seconds: float, first_epoch_s: float, rss_before_mb: float, epochs: int = TP1_EPOCHS,
+               **fields) -> dict:
+    """A TP1 worker's JSON line: the steady-state rate of ``epochs`` epochs that took ``seconds``."""
+    samples_per_s = TP1_SAMPLES * epochs / seconds
+    return {**fields, "samples_per_s": samples_per_s, "epoch_s": seconds / epochs, "first_epoch_s": first_epoch_s,
             "threads": os.environ.get("DLTP_THREADS") or "library default",
             "gflops": samples_per_s * TP1_TRAINING_FLOPS / 1e9, "peak_rss_mb": peak_rss_mb(),
             "rss_before_mb": rss_before_mb}
@@ -160,3 +161,246 @@ def training_flops_per_sample(model) -> float:
             total += (2 * math.prod(out_shape[:-1]) * math.prod(layer.kernel_size) * in_shape[-1] // groups
                       * layer.filters)
     return 3 * total
+
+
+# --- persistent workers: every side in its own process, measured in interleaved rounds ---------
+#
+# A side (a backend, a setting) is one process that builds and compiles its models once, then
+# measures on request; the parent asks each side in turn (bench/_rounds.interleaved), so the sides
+# of a round run back to back and only one measures at a time. A waiting worker blocks on its
+# stdin, idle. Replies are lines that start with REPLY (the libraries may print their own lines).
+
+REPLY = "@bench "
+
+
+def reply(payload: dict) -> None:
+    print(REPLY + json.dumps(payload), flush=True)
+
+
+def serve(measures: dict, info: dict | None = None) -> None:
+    """The worker's side: announce it is ready (with ``info``), then answer one request per line of
+    stdin: a name of ``measures`` -> ``{"value": measures[name]()}`` (a number, or a dict of
+    them); ``done`` (or the end of stdin) -> its peak RSS, and return."""
+    reply({"ready": True, **(info or {})})
+    for line in sys.stdin:
+        name = line.strip()
+        if name == "done":
+            break
+        value = measures[name]()
+        reply({"value": value if isinstance(value, dict) else float(value)})
+    reply({"done": True, "peak_rss_mb": peak_rss_mb()})
+
+
+class WorkerError(RuntimeError):
+    pass
+
+
+class Worker:
+    """The parent's handle on one worker process (``cmd``, run with ``env``): ``info`` is what it
+    announced when ready, ``measure(name)`` one figure, ``close()`` its peak RSS. ``pinned``: bound
+    to the first DLTP_THREADS CPUs like every other side (bind_to_threads)."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict, *, cwd: str | Path | None = None, pinned: bool = True):
+        import tempfile
+
+        self.name = name
+        self.log = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty worker never blocks
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     env=env, cwd=cwd or Path(__file__).resolve().parent,
+                                     preexec_fn=bind_to_threads if pinned else None)
+        self.info = self._read()
+
+    def _read(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith(REPLY):
+                return json.loads(line[len(REPLY):])
+        code = self.proc.wait()
+        self.log.seek(0)
+        tail = [line for line in self.log.read().splitlines() if line.strip()][-15:]
+        raise WorkerError(f"{self.name} exited with {code}: " + "\n".join(tail))
+
+    def measure(self, what: str = "measure"):
+        self.proc.stdin.write(what + "\n")
+        self.proc.stdin.flush()
+        return self._read()["value"]
+
+    def close(self) -> dict:
+        try:
+            self.proc.stdin.write("done\n")
+            self.proc.stdin.close()
+            return self._read()
+        finally:
+            self.proc.wait()
+            self.log.close()
+
+
+def worker_env(backend: str, **extra: str) -> dict:
+    """The environment of a worker on ``backend``: this checkout's dltp and bench/ first."""
+    here = Path(__file__).resolve().parent
+    return {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": os.pathsep.join([str(here.parent / "src"), str(here), os.environ.get("PYTHONPATH", "")]),
+            **extra}
+
+
+def start_workers(specs: dict) -> tuple[dict, dict]:
+    """Start every worker of ``specs`` (name -> Worker arguments), one after another so that each
+    one's build and compilation has the machine to itself. Returns the started workers and, for
+    those that failed, their error."""
+    started, failed = {}, {}
+    for name, (cmd, env, kwargs) in specs.items():
+        try:
+            started[name] = Worker(name, cmd, env, **kwargs)
+        except WorkerError as error:
+            print(f"{name}: failed to start\n{error}", file=sys.stderr)
+            failed[name] = str(error).splitlines()[-1][-300:]
+    return started, failed
+
+
+def fit_rate(model, x, y, batch: int, min_seconds: float):
+    """A measure of ``model``'s training rate (samples/s) on ``(x, y)``, for ``serve``.
+
+    One fit traces and compiles every shape the later ones meet (a last partial batch included), a
+    second, timed, sizes the rounds: each measure then trains as many epochs as make ``min_seconds`` of
+    work, so that a round is long enough to read against the timer and the load. Returns the
+    measure and what was learnt (first and timed epoch seconds, epochs per round)."""
+    import math
+    import time
+
+    n = len(next(iter(y.values())) if isinstance(y, dict) else y)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+    once = time.perf_counter() - start
+    epochs = max(1, math.ceil(min_seconds / once))
+
+    def measure() -> float:
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=epochs, verbose=0)
+        return n * epochs / (time.perf_counter() - start)
+
+    return measure, {"first_epoch_s": first, "epoch_s": once, "epochs_per_round": epochs, "samples": n}
+
+
+def measure_sides(workers: dict, sides: dict | None = None, rounds: int = 5, primary: str | None = None) -> dict:
+    """Start ``workers`` (name -> (cmd, env, Worker keyword arguments)) one after another, measure
+    ``sides`` (side -> (worker, measure name); default: each worker's ``measure``) in interleaved
+    rounds after a warm-up round (bench/_rounds.interleaved), then close the workers.
+
+    Returns side -> {"rounds": [...], "summary": median and spread, "info": what its worker
+    announced, "peak_rss_mb": the worker's}, or {"error": ...} for a side whose worker did not start.
+    A measure that returns a dict is read at ``primary``; every reply is kept under "replies"."""
+    import _rounds
+
+    sides = sides or {name: (name, "measure") for name in workers}
+    started, failed = start_workers(workers)
+    replies: dict[str, list] = {side: [] for side in sides}
+
+    def side_measure(side: str):
+        worker, what = sides[side]
+
+        def measure() -> float:
+            value = started[worker].measure(what)
+            replies[side].append(value)
+            return value[primary] if isinstance(value, dict) else value
+        return measure
+
+    live = {side: side_measure(side) for side, (worker, _) in sides.items() if worker in started}
+    closed = {}
+    try:
+        got = _rounds.interleaved(live, rounds=rounds) if live else {}
+    finally:
+        for name, worker in started.items():
+            try:
+                closed[name] = worker.close()
+            except (WorkerError, OSError):
+                worker.proc.kill()
+                worker.proc.wait()
+    out = {}
+    for side, (worker, _) in sides.items():
+        if worker in failed:
+            out[side] = {"error": failed[worker]}
+            continue
+        out[side] = {"rounds": got[side], "summary": _rounds.summary(got[side]), "info": started[worker].info,
+                     "peak_rss_mb": closed.get(worker, {}).get("peak_rss_mb"),
+                     "replies": replies[side][1:]}  # the warm-up round's reply is not kept
+    return out
+
+
+# --- per-backend training throughput of a lab's models (tp3_, tp4_, tp5_throughput) -------------
+
+def serve_models(models: dict, min_seconds: float) -> None:
+    """The worker's side for one backend: ``models`` maps a name to a function returning
+    ``(model, x, y, batch)``, compiled; each is built, compiled and sized (fit_rate) in turn, then
+    every round measures one of them by name. Announces, per model, its first-epoch seconds, epochs
+    per round and training FLOPs per sample (training_flops_per_sample)."""
+    import keras
+
+    measures, info = {}, {}
+    for name, build in models.items():
+        keras.utils.set_random_seed(0)
+        model, x, y, batch = build()
+        measures[name], info[name] = fit_rate(model, x, y, batch, min_seconds)
+        info[name]["flops_per_sample"] = training_flops_per_sample(model)
+    serve(measures, {"backend": keras.backend.backend(), "models": info})
+
+
+def backend_rounds(script: str, backends: list[str], models: dict[str, str], args: list[str], rounds: int,
+                   peak_gflops: float, reference: str = "torch") -> tuple[list[dict], dict]:
+    """Every model of ``script``'s worker (``script --worker ARGS`` under each backend, a
+    serve_models) measured per backend in interleaved rounds: rows for a table (``models``: name ->
+    title), and the ranking data (model -> backend -> samples/s of each round)."""
+    import _rounds
+
+    workers = {b: ([sys.executable, str(Path(__file__).resolve().parent / script), "--worker", *args],
+                   worker_env(b), {}) for b in backends}
+    sides = {(m, b): (b, m) for m in models for b in backends}
+    got = measure_sides(workers, sides, rounds=rounds)
+    rows, ranking = [], {}
+    for m, title in models.items():
+        ok = {b: got[(m, b)] for b in backends if "rounds" in got[(m, b)]}
+        ref = ok.get(reference) or next(iter(ok.values()), None)
+        ref_name = reference if reference in ok else next(iter(ok), None)
+        ranking[m] = {b: side["rounds"] for b, side in ok.items()}
+        for b in backends:
+            side = got[(m, b)]
+            if "error" in side:
+                rows.append({"model": title, "backend": b, "error": side["error"]})
+                continue
+            model_info = side["info"]["models"][m]
+            s = side["summary"]
+            gflops = s["median"] * model_info["flops_per_sample"] / 1e9
+            r = {"model": title, "backend": b, "rate": s, "rounds": side["rounds"], "gflops": gflops,
+                 "pct": 100 * gflops / peak_gflops, "first_epoch_s": model_info["first_epoch_s"],
+                 "samples": model_info["samples"], "epochs_per_round": model_info["epochs_per_round"],
+                 "rss": side["peak_rss_mb"], "reference": ref_name}
+            if b != ref_name:
+                r["ratio"] = _rounds.ratio(side["rounds"], ref["rounds"])
+                r["verdict"] = _rounds.compared(side["rounds"], ref["rounds"], lower_is_better=False)
+            else:
+                r["verdict"] = "reference"
+            rows.append(r)
+    return rows, ranking
+
+
+def rounds_table(rows: list[dict], ranking: dict, unit: str = "samples/s", gflops: bool = True) -> str:
+    """The table of backend_rounds' rows, and the order the rounds give each model. ``gflops``:
+    with the GFLOP/s columns (convolution and dense work only, so leave them out where other
+    layers carry the work)."""
+    import _rounds
+
+    shown = [{**r, "rate_cell": _rounds.cell(r.get("rate")), "ratio_cell": _rounds.cell(r.get("ratio"))} for r in rows]
+    ref = next((r["reference"] for r in rows if r.get("reference")), "the reference")
+    columns = [("model", "model"), ("backend", "backend"), ("rate_cell", f"{unit} (min–max)"),
+               *([("gflops", "GFLOP/s"), ("pct", "% of matmul")] if gflops else []),
+               ("ratio_cell", f"× {ref} (min–max)"), ("verdict", f"against {ref}, every round"),
+               ("first_epoch_s", "first epoch s"), ("epochs_per_round", "epochs/round"),
+               ("rss", "process peak RSS MB"), *([("error", "error")] if any("error" in r for r in rows) else [])]
+    text = markdown_table(shown, columns)
+    order = [f"{m}: " + " > ".join(_rounds.rank(by_backend, BACKENDS, lower_is_better=False))
+             for m, by_backend in ranking.items() if len(by_backend) > 1]
+    if order:
+        text += ("\n\nOrder (faster first; a backend moves ahead of the default order torch, jax, tensorflow only "
+                 "when it is faster in every round): " + "; ".join(order))
+    return text

@@ -4,13 +4,20 @@ Two tables per device kind (cpu, gpu: the kind of the machine that measured them
 
 - ``full``: each experiment's training throughput per backend, from the throughput benchmarks
   (train_throughput for the dense recipe of TP1/TP2, tp3_, tp4_, tp5_throughput); a lab is ranked
-  by the time its models take together (the sum of 1/rate);
-- ``quick``: each unit's measured seconds in `dltp run all --quick --jobs 1` pinned to each
-  backend (suite_walltime: one experiment at a time, so no neighbour sways the figure), where
-  start-up and compilation weigh as much as throughput.
+  by the time its models take together (per round, the sum of 1/rate);
+- ``quick``: each experiment's seconds in `dltp run ... --quick`, pinned to each backend, on the
+  second and later runs (bench/quick_backends.py: a first run per backend warms the caches, then
+  interleaved rounds), where start-up and compilation weigh as much as throughput.
+
+Every figure comes in rounds (≥ 5, interleaved: bench/_rounds.py). A backend moves ahead of the
+default order (torch, jax, tensorflow) only when it is faster in every round (_rounds.rank); two
+backends within each other's spread keep the default order. A backend on which a recorded quick
+run missed the experiment's target is left out of the quick order. A record without rounds (made
+before they were taken) ranks nothing.
 
 `dltp run` uses the table of its budget and falls back to the other one. The file keeps, for each
-table, the figures it was ranked from, the date, the machine, the threads and the load average.
+table, the medians it was ranked from (``figures``: lanes.py deals experiments with them), their
+spread and rounds, the date, the machine, the threads and the load average.
 """
 
 from __future__ import annotations
@@ -19,12 +26,16 @@ import json
 import sys
 from pathlib import Path
 
+import _rounds
+
 HERE = Path(__file__).resolve().parent
 RUNS = HERE / "results" / "runs"
 LABS = HERE / "results" / "labs"
 TARGET = HERE.parent / "src" / "dltp" / "backend_preferences.json"
 BACKENDS = ("torch", "jax", "tensorflow")
 DENSE = ("tp1", "tp1.batching", "tp2", "tp2.diagnose", "tp2.regularize", "tp2.optimizers", "tp2.batchnorm")
+THROUGHPUT = ("train_throughput", "tp3_throughput", "tp4_throughput", "tp5_throughput")
+QUICK = "quick_backends"
 
 
 def _payload(name: str) -> tuple[dict, dict] | None:
@@ -37,41 +48,37 @@ def _payload(name: str) -> tuple[dict, dict] | None:
     return run, run["payload"]
 
 
-def _rates() -> tuple[dict[str, dict[str, float]], list[dict]]:
-    """workload → backend → rate (higher is faster), and the runs they come from."""
-    rates: dict[str, dict[str, float]] = {}
+def _rates() -> tuple[dict[str, dict[str, list[float]]], list[dict]]:
+    """workload -> backend -> rate of each round (higher is faster), and the runs they come from.
+    Each throughput benchmark saves them under ``ranking``."""
+    rates: dict[str, dict[str, list[float]]] = {}
     sources = []
-    if got := _payload("train_throughput"):
+    for name in THROUGHPUT:
+        got = _payload(name)
+        if not got or not got[1].get("ranking"):
+            continue
         sources.append(got[0])
-        for row in got[1]["rows"]:
-            if "samples_per_s" in row and not row.get("variant"):
-                rates.setdefault("dense", {})[row["backend"]] = row["samples_per_s"]
-    if got := _payload("tp3_throughput"):
-        sources.append(got[0])
-        for row in got[1]["rows"]:
-            rates.setdefault(row["model"], {})[row["backend"]] = row["images_per_s"]
-    if got := _payload("tp4_throughput"):
-        sources.append(got[0])
-        for row in got[1]["rows"]:
-            key = "unet" if row["model"].startswith("U-Net") else "conv3d"
-            rates.setdefault(key, {})[row["backend"]] = row["rate"]
-    if got := _payload("tp5_throughput"):
-        sources.append(got[0])
-        for row in got[1]["rows"]:
-            for key in ("attention", "seq2seq"):
-                rates.setdefault(key, {})[row["backend"]] = row[key]
+        for workload, by_backend in got[1]["ranking"].items():
+            rates.setdefault(workload, {}).update(by_backend)
     return rates, sources
 
 
-def _rank_by_time(workloads: list[str], rates: dict) -> tuple[list[str], dict] | None:
-    """Backends ordered by the summed time of ``workloads`` (1/rate each); None if unmeasured."""
+def rank_by_time(workloads: list[str], rates: dict) -> tuple[list[str], dict, dict] | None:
+    """Backends ordered by the time ``workloads`` take together (per round, the sum of 1/rate),
+    in the default order wherever a round disagrees; the median rates, and each backend's seconds
+    per sample in every round. None if unmeasured."""
     measured = [w for w in workloads if w in rates]
     if not measured:
         return None
     common = [b for b in BACKENDS if all(b in rates[w] for w in measured)]
-    cost = {b: sum(1.0 / rates[w][b] for w in measured) for b in common}
-    figures = {w: {b: round(rates[w][b], 2) for b in common} for w in measured}
-    return sorted(common, key=cost.get), figures
+    if not common:
+        return None
+    n = min(len(rates[w][b]) for w in measured for b in common)
+    if n < _rounds.MIN_ROUNDS:  # a record without rounds ranks nothing
+        return None
+    cost = {b: [sum(1.0 / rates[w][b][i] for w in measured) for i in range(n)] for b in common}
+    figures = {w: {b: round(_rounds.summary(rates[w][b])["median"], 2) for b in common} for w in measured}
+    return _rounds.rank(cost, BACKENDS), figures, cost
 
 
 FULL_WORKLOADS = {
@@ -90,13 +97,19 @@ def full_table() -> dict | None:
     rates, sources = _rates()
     order, figures = {}, {}
     for unit, workloads in FULL_WORKLOADS.items():
-        ranked = _rank_by_time(workloads, rates)
+        ranked = rank_by_time(workloads, rates)
         if ranked:
-            order[unit], figures[unit] = ranked
+            order[unit], figures[unit], _ = ranked
     if not order:
         return None
-    return {"measured": [_context(r) for r in sources], "figure": "training samples/s per backend",
-            "order": order, "figures": figures}
+    return {"measured": [_context(r) for r in sources],
+            "figure": "training samples/s per backend, median of interleaved rounds",
+            "rule": RULE, "order": order, "figures": figures,
+            "rounds": {w: {b: list(v) for b, v in by_backend.items()} for w, by_backend in rates.items()}}
+
+
+RULE = ("a backend goes ahead of the default order torch, jax, tensorflow only when it is faster in every round; "
+        "backends within each other's spread keep the default order")
 
 
 def _default_quick_run(command: str) -> bool:
@@ -126,31 +139,50 @@ def missed_targets(labs: Path = LABS) -> dict[str, set[str]]:
 
 
 def quick_table() -> dict | None:
-    got = _payload("suite_walltime")
+    got = _payload(QUICK)
     if not got:
         return None
     run, payload = got
-    return quick_table_from(payload.get("pinned_s", {}), [_context(run)], missed_targets())
+    return quick_table_of(payload, [_context(run)])
 
 
-def quick_table_from(pinned: dict[str, dict[str, float]], measured: list[dict],
+def quick_table_of(payload: dict, measured: list[dict]) -> dict | None:
+    """The quick table of a bench/quick_backends.py payload, without the backends on which one of
+    its runs or a recorded quick run (bench/results/labs) missed an experiment's target."""
+    missed = missed_targets(LABS)
+    for unit, backends in (payload.get("missed_target") or {}).items():
+        missed.setdefault(unit, set()).update(backends)
+    return quick_table_from(payload.get("seconds", {}), measured, missed)
+
+
+def quick_table_from(seconds: dict[str, dict[str, list[float]]], measured: list[dict],
                      missed: dict[str, set[str]] | None = None) -> dict | None:
-    """The quick table from each unit's seconds per pinned backend. A backend on which a recorded
-    quick run missed the unit's target is left out: a quick run must still make its lab's point."""
-    order, figures, excluded = {}, {}, {}
-    for unit, seconds in pinned.items():
+    """The quick table from each unit's seconds per pinned backend, a list of rounds each (the
+    rounds of one index ran back to back). A backend on which a recorded quick run missed the
+    unit's target is left out: a quick run must still make its lab's point."""
+    order, figures, spread, excluded = {}, {}, {}, {}
+    for unit, by_backend in seconds.items():
         left_out = sorted((missed or {}).get(unit, set()))
-        common = [b for b in BACKENDS if seconds.get(b) and b not in left_out]
+        common = {b: list(by_backend[b]) for b in BACKENDS if by_backend.get(b) and b not in left_out}
         if left_out:
             excluded[unit] = left_out
-        if len(common) >= 2:
-            order[unit] = sorted(common, key=seconds.get)
-            figures[unit] = {b: seconds[b] for b in common}
+        if len(common) < 2:
+            continue
+        n = min(len(v) for v in common.values())
+        if n < _rounds.MIN_ROUNDS:
+            raise ValueError(f"{unit}: {n} rounds; a ranking takes at least {_rounds.MIN_ROUNDS}")
+        common = {b: v[:n] for b, v in common.items()}
+        order[unit] = _rounds.rank(common, BACKENDS)
+        figures[unit] = {b: round(_rounds.summary(v)["median"], 2) for b, v in common.items()}
+        spread[unit] = {b: [round(min(v), 2), round(max(v), 2)] for b, v in common.items()}
     if not order:
         return None
     return {"measured": measured,
-            "figure": "seconds of the unit in `dltp run all --quick --jobs 1` pinned to each backend",
-            "missed_target": excluded, "order": order, "figures": figures}
+            "figure": "seconds of the experiment in `dltp run ... --quick` pinned to each backend, second and later "
+                      "runs: median of interleaved rounds (spread: min, max)",
+            "rule": RULE, "missed_target": excluded, "order": order, "figures": figures, "spread": spread,
+            "rounds": {u: {b: list(v) for b, v in by_backend.items() if b in figures.get(u, {})}
+                       for u, by_backend in seconds.items() if u in order}}
 
 
 def device_kind() -> str:

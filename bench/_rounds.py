@@ -57,30 +57,70 @@ def _at_most(r: dict, threshold: float) -> bool | None:
 
 
 def faster(a: Sequence[float], b: Sequence[float], *, lower_is_better: bool = True) -> bool | None:
-    """Whether side a beats side b in every round (True), loses in every round (False), or neither
-    (None: keep the default order)."""
+    """Whether side a beats side b in every round (True), loses in every round (False), or neither,
+    a tie included (None: keep the default order)."""
     r = ratio(a, b)
-    better = at_least(r, 1.0)  # a/b ≥ 1 in every round
-    if better is None:
-        return None
-    return (not better) if lower_is_better else better
+    if r["max"] < 1.0:  # a below b in every round
+        return lower_is_better
+    if r["min"] > 1.0:
+        return not lower_is_better
+    return None
+
+
+def rank(rounds: dict[str, Sequence[float]], default: Sequence[str] = (), *, lower_is_better: bool = True) -> list[str]:
+    """The sides of ``rounds`` (side -> its rounds, e.g. seconds) best first, in ``default``'s order
+    wherever the rounds do not decide.
+
+    One side beats another only when it is better in every round (``faster``); that relation is
+    transitive (the rounds are paired), so the order is a stable topological sort: the next side is
+    the first one, in the default order, that no side still left beats in every round. Two sides
+    within each other's spread therefore keep their default order, and a side moves ahead only
+    when every round agrees. Sides missing from ``default`` follow it, by name."""
+    left = [s for s in default if s in rounds] + sorted(s for s in rounds if s not in default)
+    order = []
+    while left:
+        side = next(s for s in left
+                    if not any(faster(rounds[o], rounds[s], lower_is_better=lower_is_better) for o in left if o != s))
+        order.append(side)
+        left.remove(side)
+    return order
+
+
+def compared(a: Sequence[float], b: Sequence[float], *, lower_is_better: bool = True) -> str:
+    """'faster', 'slower' or 'inside the spread': side a against side b over their paired rounds."""
+    return {True: "faster", False: "slower", None: "inside the spread"}[faster(a, b, lower_is_better=lower_is_better)]
 
 
 def interleaved(sides: dict[str, Callable[[], float]], rounds: int = MIN_ROUNDS,
-                warmup: bool = True) -> dict[str, list[float]]:
-    """Measure every side once per round, in turn; a first warm-up round is thrown away."""
+                warmup: bool = True, rotate: bool = False) -> dict[str, list[float]]:
+    """Measure every side once per round, in turn; a first warm-up round is thrown away.
+    ``rotate``: each round starts one side further (A B C, B C A, C A B, …), so that no side is
+    always the one that follows another (for long rounds, where the order may matter)."""
     if rounds < MIN_ROUNDS:
         raise ValueError(f"a comparison takes at least {MIN_ROUNDS} rounds (got {rounds})")
+    names = list(sides)
     if warmup:
         for measure in sides.values():
             measure()
     out: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(rounds):
-        for name, measure in sides.items():
-            out[name].append(float(measure()))
+    for i in range(rounds):
+        shift = i % len(names) if rotate and names else 0
+        for name in names[shift:] + names[:shift]:
+            out[name].append(float(sides[name]()))
     return out
 
 
 def fmt(s: dict, digits: int = 3) -> str:
     """'1.23 (1.10–1.31, 5 rounds)'."""
     return f"{s['median']:.{digits}g} ({s['min']:.{digits}g}–{s['max']:.{digits}g}, {s['n']} rounds)"
+
+
+def cell(s: dict | None, digits: int = 3) -> str:
+    """A table cell: '1.23 (1.10–1.31)' (the number of rounds is in the table's title)."""
+    if not s:
+        return "—"
+
+    def num(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 10 ** digits else f"{x:.{digits}g}"
+
+    return f"{num(s['median'])} ({num(s['min'])}–{num(s['max'])})"

@@ -1,25 +1,35 @@
 """Whole-suite wall time: `dltp run all` with each experiment on its preferred backend (`auto`,
-the default) against the same command pinned to torch, to jax and to tensorflow.
+the default) against the same command pinned to torch and to tensorflow, alone and side by side.
 
-Two measurements, each side one `dltp run all` process with its own fresh MLflow store and the
-same data; per-experiment seconds come from the run's own JSON:
+The ranking `auto` follows for the quick budget comes from bench/quick_backends.py (each
+experiment's seconds per backend on the second run, in rounds), read from its latest record
+(bench/results/runs/quick_backends.json, else bench/results/quick_backends.json) into a
+preferences file for the auto runs; without a record, auto follows dltp's shipped preferences, and
+the output says so. Six sides, each one `dltp run all` process:
 
-1. **Alone** (`--jobs 1`, one experiment at a time): every experiment's own cost per backend. The
-   pinned sides run first and rank the backends for the quick budget in dltp's backend preferences
-   (bench/_preferences.py, written by `make bench` after this script); then `auto --jobs 1` runs
-   with exactly those preferences. The per-experiment comparison (auto against torch) is read
-   here, where no neighbour shares the machine.
-2. **Side by side** (dltp's default lanes, `--jobs` = cores / threads): what a user's
-   `dltp run all` takes, auto against the same command pinned to torch and to tensorflow.
+- **alone** (`--jobs 1`, one experiment at a time): auto, torch, tensorflow;
+- **side by side** (dltp's default lanes, what a user's `dltp run all` does): auto, torch, tensorflow.
+
+Every run shares one cache directory (DLTP_CACHE_DIR, fresh at the start: compiled programs,
+bundled datasets) and each backend flag its MLflow store, as a student's repeated runs do. A warm-up
+round runs the three sides side by side (it fills the caches; not kept), then ``--rounds`` (≥ 5)
+interleaved rounds of the six sides, each round starting one side further (bench/_rounds.py). Each
+whole-suite figure is the median of the rounds with its spread; each ratio the median of the
+per-round ratios; a goal is met only when every round's ratio meets it, and an experiment's auto
+against torch (alone, same rounds) is read the same way.
 
 TP2's comparison with the original course scripts is bench/tp2_suite.py.
 
     python bench/suite_walltime.py                 # quick budget (`--quick`, what `make run` does)
-    python bench/suite_walltime.py --full          # the full budget: hours on a 2-core CPU
-    python bench/suite_walltime.py --threads 1     # pin every side to one thread
-    python bench/suite_walltime.py --sides auto torch
-    python bench/suite_walltime.py --no-side-by-side
+    python bench/suite_walltime.py --full          # the full budget: many hours on a 2-core CPU
+    python bench/suite_walltime.py --sides auto torch --modes side-by-side
+    python bench/suite_walltime.py --targets tp1 tp5.attention   # a part of the suite (a smoke test)
+
 """
+
+# Duration: 3 side-by-side runs + rounds × (3 alone + 3 side by side). With the quick suite at
+# ~170 s alone and ~100 s side by side (2-core machine, before the compilation cache) that is about
+# 75 minutes with 5 rounds; ~50 minutes if the second run brings `make run` to 60 s.
 
 from __future__ import annotations
 
@@ -33,108 +43,135 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _rounds  # noqa: E402
 from _common import markdown_table, save, thread_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = ("torch", "jax", "tensorflow", "auto")
+SIDES = ("auto", "torch", "tensorflow")
+MODES = {"alone": 1, "side-by-side": None}  # --jobs
+TITLES = {"alone": "Alone, one experiment at a time (`--jobs 1`)", "side-by-side": "Side by side, dltp's default lanes"}
+GOALS = {("side-by-side", "torch"): 0.6, ("side-by-side", "tensorflow"): 0.3}  # auto / side, at most
+PER_EXPERIMENT_GOAL = 1.10  # alone, where auto picks another backend than torch: auto / torch, at most
 
 
-def run_side(side: str, full: bool, dataset: str | None, threads: int | None,
-             preferences: Path | None = None, jobs: int | None = None) -> tuple[float, dict]:
-    work = tempfile.mkdtemp(prefix=f"suite-{side}-")
-    env = {**os.environ, **thread_env(threads), "PYTHONPATH": str(ROOT / "src"),
-           "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if preferences:
-        env["DLTP_BACKEND_PREFERENCES"] = str(preferences)
-    env.pop("KERAS_BACKEND", None)  # the flag decides, as it would for a user with nothing set
-    cmd = [sys.executable, "-m", "dltp", "run", "all", "--json", "--backend", side,
-           *([] if full else ["--quick"]), *(["--dataset", dataset] if dataset else []),
-           *(["--jobs", str(jobs)] if jobs else [])]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        errors = [line for line in proc.stderr.splitlines() if "it/s]" not in line and line.strip()]
-        sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-60:]))
-    return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
+class Side:
+    """One `dltp run all` configuration: a backend flag and a number of lanes."""
+
+    def __init__(self, side: str, mode: str, a, cache: Path, preferences: Path | None, work: Path):
+        self.side, self.mode, self.a, self.cache, self.preferences, self.work = side, mode, a, cache, preferences, work
+        self.runs: list[dict] = []
+
+    def run(self) -> float:
+        env = {**os.environ, **thread_env(self.a.threads), "PYTHONPATH": str(ROOT / "src"),
+               "DLTP_CACHE_DIR": str(self.cache), "MLFLOW_TRACKING_URI": f"sqlite:///{self.work}/mlflow.db",
+               "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        if self.preferences and self.side == "auto":
+            env["DLTP_BACKEND_PREFERENCES"] = str(self.preferences)
+        env.pop("KERAS_BACKEND", None)  # the flag decides, as it would for a user with nothing set
+        jobs = MODES[self.mode]
+        cmd = [sys.executable, "-m", "dltp", "run", *self.a.targets, "--json", "--backend", self.side,
+               *([] if self.a.full else ["--quick"]), *(["--dataset", self.a.dataset] if self.a.dataset else []),
+               *(["--jobs", str(jobs)] if jobs else [])]
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.work)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            errors = [line for line in proc.stderr.splitlines() if "it/s]" not in line and line.strip()]
+            sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n" + "\n".join(errors[-60:]))
+        payload = json.loads(proc.stdout.strip().splitlines()[-1])
+        results = payload.get("results", [payload])  # one experiment: its own result
+        self.runs.append({"seconds": seconds, "load_average_at_start": round(load, 2),
+                          "experiments": {r["experiment"]: {"backend": r["backend"], "seconds": r["seconds"],
+                                                            "target_met": r.get("target_met")} for r in results}})
+        print(f"  {self.side:<11} {self.mode:<13} {seconds:8.1f} s  (load average {load:.1f} at start)",
+              file=sys.stderr, flush=True)
+        return seconds
 
 
-def with_quick_table(pinned: dict) -> Path | None:
-    """dltp's preferences with the quick table ranked from the pinned sides just measured."""
+def quick_preferences(record: Path | None = None) -> tuple[Path | None, dict | None, str]:
+    """A preferences file whose quick table is ranked from bench/quick_backends.py's latest record,
+    the table, and where it comes from."""
     import _preferences
 
-    table = _preferences.quick_table_from(pinned, [{"benchmark": "suite_walltime", "date": time.strftime("%Y-%m-%d"),
-                                                    "note": "this run's pinned sides"}],
-                                          _preferences.missed_targets())
-    if not table:
-        return None
+    table, source = _preferences.quick_table(), "bench/results/runs/quick_backends.json"
+    if table is None:
+        path = record or _preferences.HERE / "results" / "quick_backends.json"
+        if path.exists():
+            payload = json.loads(path.read_text())
+            table = _preferences.quick_table_of(payload, [{"benchmark": "quick_backends", "record": str(path)}])
+            source = str(path)
+    if table is None:
+        return None, None, "no quick_backends record: dltp's shipped preferences (src/dltp/backend_preferences.json)"
     path = Path(tempfile.mkdtemp(prefix="suite-prefs-")) / "backend_preferences.json"
     path.write_text(json.dumps(_preferences.merged({"quick": table})))
-    return path
+    return path, table, f"ranked by bench/quick_backends.py ({source})"
 
 
-def ratio(a, b):
-    return a / b if a and b else None
+def whole_table(mode: str, walls: dict[str, list[float]], command: str = "dltp run all") -> str:
+    rows = []
+    for side, rounds in walls.items():
+        row = {"side": side, "wall": _rounds.cell(_rounds.summary(rounds))}
+        for other in ("torch", "tensorflow"):
+            if other in walls and other != side:
+                r = _rounds.ratio(rounds, walls[other])
+                row[f"vs_{other}"] = _rounds.cell(r)
+                row[f"verdict_{other}"] = _rounds.compared(rounds, walls[other])
+        rows.append(row)
+    return markdown_table(rows, [("side", f"`{command} --backend` ({mode})"), ("wall", "wall s (min–max)"),
+                                 ("vs_torch", "/ torch (min–max)"), ("verdict_torch", "against torch, every round"),
+                                 ("vs_tensorflow", "/ tensorflow (min–max)"),
+                                 ("verdict_tensorflow", "against tensorflow, every round")])
 
 
-def run_and_report(label: str, side: str, a, preferences: Path | None, jobs: int | None) -> tuple[float, dict]:
-    load = os.getloadavg()[0]
-    seconds, payload = run_side(side, a.full, a.dataset, a.threads, preferences, jobs=jobs)
-    print(f"{label:<24} {seconds:8.1f} s  (load average {load:.1f} at start)", flush=True)
-    return seconds, payload
+def per_experiment(auto: list[dict], torch: list[dict]) -> dict[str, dict]:
+    """Alone, auto against torch per experiment: its backend(s) and the per-round ratio of seconds."""
+    out = {}
+    for unit in auto[0]["experiments"]:
+        a = [run["experiments"][unit]["seconds"] for run in auto if unit in run["experiments"]]
+        t = [run["experiments"][unit]["seconds"] for run in torch if unit in run["experiments"]]
+        if len(a) != len(t) or not a:
+            continue
+        picks = sorted({run["experiments"][unit]["backend"] for run in auto if unit in run["experiments"]})
+        out[unit] = {"backend": "/".join(picks), "auto_s": _rounds.summary(a), "torch_s": _rounds.summary(t),
+                     "ratio": _rounds.ratio(a, t)}
+    return out
 
 
-def alone_table(pinned: dict, auto: dict, totals: dict) -> str:
-    units = list(dict.fromkeys([*auto, *pinned]))
-    rows = [{"experiment": u, "auto_backend": auto.get(u, {}).get("backend"), "auto": auto.get(u, {}).get("seconds"),
-             **pinned.get(u, {}),
-             "vs_torch": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("torch")),
-             "vs_tensorflow": ratio(auto.get(u, {}).get("seconds"), pinned.get(u, {}).get("tensorflow"))}
-            for u in units]
-    rows.append({"experiment": "**whole `dltp run all --jobs 1` (process wall time)**", **totals,
-                 "vs_torch": ratio(totals.get("auto"), totals.get("torch")),
-                 "vs_tensorflow": ratio(totals.get("auto"), totals.get("tensorflow"))})
-    return markdown_table(rows, [("experiment", "experiment"), ("auto_backend", "auto picks"), ("auto", "auto s"),
-                                 ("torch", "torch s"), ("jax", "jax s"), ("tensorflow", "tensorflow s"),
-                                 ("vs_torch", "auto / torch"), ("vs_tensorflow", "auto / tensorflow")])
+def experiment_table(rows: dict[str, dict]) -> str:
+    shown = [{"experiment": u, "backend": r["backend"], "auto": _rounds.cell(r["auto_s"]),
+              "torch": _rounds.cell(r["torch_s"]), "ratio": _rounds.cell(r["ratio"]),
+              "verdict": "same backend" if r["backend"] == "torch" else
+              _rounds.verdict(r["ratio"], PER_EXPERIMENT_GOAL, higher_is_better=False)} for u, r in rows.items()]
+    return markdown_table(shown, [("experiment", "experiment"), ("backend", "auto picks"),
+                                  ("auto", "auto s (min–max)"), ("torch", "torch s (min–max)"),
+                                  ("ratio", "auto / torch (min–max)"),
+                                  ("verdict", f"auto / torch <= {PER_EXPERIMENT_GOAL}")])
 
 
-def side_by_side_table(totals: dict, alone_torch: float | None) -> str:
-    rows = [{"side": side, "seconds": seconds, "vs_torch": ratio(seconds, totals.get("torch")),
-             "vs_tensorflow": ratio(seconds, totals.get("tensorflow")),
-             "vs_torch_alone": ratio(seconds, alone_torch)} for side, seconds in totals.items()]
-    return markdown_table(rows, [("side", "`dltp run all --backend`"), ("seconds", "wall s"),
-                                 ("vs_torch", "/ torch"), ("vs_tensorflow", "/ tensorflow"),
-                                 ("vs_torch_alone", "/ torch --jobs 1")])
-
-
-def verdicts(auto_alone: dict, pinned: dict, totals: dict) -> list[str]:
-    """The issue's goals for the quick suite, each with the figure it is read from."""
+def verdicts(walls: dict[tuple[str, str], list[float]], experiments: dict[str, dict] | None = None,
+             quick: dict | None = None) -> list[str]:
+    """The quick suite's goals, each read on every round (met / not met / inside the spread)."""
     lines = []
-    if totals.get("auto") and totals.get("torch"):
-        got = totals["auto"] / totals["torch"]
-        lines.append(f"whole suite, default: auto / torch = {got:.2f} (goal <= 0.6: {'met' if got <= 0.6 else 'not met'})")
-    if totals.get("auto") and totals.get("tensorflow"):
-        got = totals["auto"] / totals["tensorflow"]
-        lines.append(f"whole suite, default: auto / tensorflow = {got:.2f} "
-                     f"(goal <= 0.3: {'met' if got <= 0.3 else 'not met'})")
-    measured = [u for u in pinned if pinned[u].get("torch")]
-    if measured:  # what a perfect choice per experiment could give, from the pinned sides alone
-        best = sum(min(pinned[u].values()) for u in measured) / sum(pinned[u]["torch"] for u in measured)
-        lines.append(f"bound: the fastest backend for every experiment, alone, sums to {best:.2f} of torch's sum")
-    # Where auto picks torch too, both sides ran the same code: their ratio is the run-to-run noise.
-    ratios = {u: r["seconds"] / pinned[u]["torch"] for u, r in auto_alone.items() if pinned.get(u, {}).get("torch")}
-    moved = {u: x for u, x in ratios.items() if auto_alone[u]["backend"] != "torch"}
-    same = {u: x for u, x in ratios.items() if u not in moved}
+    for (mode, other), goal in GOALS.items():
+        if (mode, "auto") in walls and (mode, other) in walls:
+            r = _rounds.ratio(walls[(mode, "auto")], walls[(mode, other)])
+            lines.append(f"whole suite, {mode}: auto / {other} = {_rounds.fmt(r, 2)} (goal <= {goal}: "
+                         f"{_rounds.verdict(r, goal, higher_is_better=False)})")
+    moved = {u: r for u, r in (experiments or {}).items() if r["backend"] != "torch"}
     if moved:
-        worst = max(moved, key=moved.get)
-        lines.append(f"per experiment, alone, where auto picks another backend than torch: slowest auto / torch = "
-                     f"{moved[worst]:.2f} ({worst}) (goal <= 1.10: {'met' if moved[worst] <= 1.10 else 'not met'})")
-    if same:
-        spread = max(same.values(), key=lambda x: abs(x - 1))
-        lines.append(f"run-to-run noise: where auto picks torch too, the same run twice differs by up to "
-                     f"{abs(spread - 1):.0%} ({len(same)} experiments)")
+        decided = [_rounds.verdict(r["ratio"], PER_EXPERIMENT_GOAL, higher_is_better=False) for r in moved.values()]
+        worst = max(moved, key=lambda u: moved[u]["ratio"]["median"])
+        lines.append(f"per experiment, alone, where auto picks another backend than torch ({len(moved)}): "
+                     f"{decided.count('met')} met, {decided.count('not met')} not met, "
+                     f"{decided.count('inside the spread')} inside the spread of auto / "
+                     f"torch <= {PER_EXPERIMENT_GOAL}; highest median {moved[worst]['ratio']['median']:.2f} ({worst})")
+    if quick and quick.get("figures"):  # what a perfect choice per experiment could give (medians of (2))
+        figures = {u: f for u, f in quick["figures"].items() if f.get("torch")}
+        if figures:
+            best = sum(min(f.values()) for f in figures.values()) / sum(f["torch"] for f in figures.values())
+            lines.append(f"bound: the fastest backend for every experiment sums to {best:.2f} of torch's sum "
+                         "(medians of bench/quick_backends.py, second run)")
     return lines
 
 
@@ -144,45 +181,44 @@ def main(argv=None) -> int:
     p.add_argument("--dataset", help="passed to every lab (default: each lab's own, with its offline fallback)")
     p.add_argument("--threads", type=int, help="threads per side (default: dltp's own default)")
     p.add_argument("--sides", nargs="+", choices=SIDES, default=list(SIDES))
-    p.add_argument("--no-side-by-side", dest="side_by_side", action="store_false",
-                   help="only the one-at-a-time runs")
+    p.add_argument("--modes", nargs="+", choices=list(MODES), default=list(MODES))
+    p.add_argument("--rounds", type=int, default=_rounds.MIN_ROUNDS, help="kept rounds after the warm-up (>= 5)")
+    p.add_argument("--quick-record", type=Path, help="a bench/quick_backends.py payload to rank auto by")
+    p.add_argument("--targets", nargs="+", default=["all"], help="what `dltp run` runs (default: all)")
     a = p.parse_args(argv)
-    pinned, auto, alone_totals = {}, {}, {}
-    auto_preferences = None  # ranked once, from the pinned sides, for both auto runs
-    print("alone (--jobs 1):", flush=True)
-    for side in sorted(a.sides, key=SIDES.index):  # the pinned sides first, auto last
-        if side == "auto" and not a.full:
-            auto_preferences = with_quick_table(pinned)
-        preferences = auto_preferences if side == "auto" else None
-        alone_totals[side], payload = run_and_report(f"{side} --jobs 1", side, a, preferences, jobs=1)
-        for r in payload["results"]:
-            if side == "auto":
-                auto[r["experiment"]] = {"backend": r["backend"], "seconds": r["seconds"]}
-            else:
-                pinned.setdefault(r["experiment"], {})[side] = r["seconds"]
-    lanes: dict = {"totals_s": {}, "seconds": {}, "auto_backends": {}}
-    if a.side_by_side:
-        print("side by side (dltp's default lanes):", flush=True)
-        for side in (s for s in ("torch", "tensorflow", "auto") if s in a.sides):
-            preferences = auto_preferences if side == "auto" else None
-            lanes["totals_s"][side], payload = run_and_report(side, side, a, preferences, jobs=None)
-            for r in payload["results"]:
-                lanes["seconds"].setdefault(r["experiment"], {})[side] = r["seconds"]
-                if side == "auto":
-                    lanes["auto_backends"][r["experiment"]] = r["backend"]
+    if a.rounds < _rounds.MIN_ROUNDS:
+        p.error(f"a comparison takes at least {_rounds.MIN_ROUNDS} rounds")
+    preferences, quick, source = (None, None, "the full budget: dltp's shipped preferences") if a.full \
+        else quick_preferences(a.quick_record)
+    cache = Path(tempfile.mkdtemp(prefix="suite-cache-"))
+    works = {side: Path(tempfile.mkdtemp(prefix=f"suite-{side}-")) for side in a.sides}  # its MLflow store
+    sides = {(mode, side): Side(side, mode, a, cache, preferences, works[side]) for mode in a.modes
+             for side in a.sides}
+    print("warm-up (side by side, not kept):", file=sys.stderr, flush=True)
+    for side in a.sides:
+        Side(side, "side-by-side", a, cache, preferences, works[side]).run()
+    print(f"{a.rounds} rounds:", file=sys.stderr, flush=True)
+    got = _rounds.interleaved({key: s.run for key, s in sides.items()}, rounds=a.rounds, warmup=False, rotate=True)
     budget = "full" if a.full else "quick"
     threads = a.threads or os.environ.get("DLTP_THREADS") or "dltp's default"
-    print()
-    text = (f"`dltp run all{'' if a.full else ' --quick'}`, {budget} budget, {threads} thread(s), "
-            f"{os.cpu_count()} CPUs\n\nAlone, one experiment at a time (`--jobs 1`):\n\n"
-            + alone_table(pinned, auto, alone_totals))
-    if lanes["totals_s"]:
-        text += ("\n\nSide by side, dltp's default lanes (what `dltp run all` does):\n\n"
-                 + side_by_side_table(lanes["totals_s"], alone_totals.get("torch")))
-    text += "\n\n" + "\n".join(f"- {line}" for line in verdicts(auto, pinned, lanes["totals_s"]))
-    print(text)
-    save("suite_walltime", {"budget": budget, "threads": a.threads, "pinned_s": pinned, "auto": auto,
-                            "alone_totals_s": alone_totals, "side_by_side": lanes}, text)
+    command = f"dltp run {' '.join(a.targets)}{'' if a.full else ' --quick'}"
+    text = [f"`{command}`, {budget} budget, {threads} thread(s), {os.cpu_count()} CPUs: median (min–max) of "
+            f"{a.rounds} interleaved rounds after a warm-up round; auto's preferences: {source}."]
+    for mode in a.modes:
+        walls = {side: got[(mode, side)] for side in a.sides}
+        title = TITLES[mode]
+        text += [f"\n{title}:\n", whole_table(mode, walls, command)]
+    experiments = None
+    if ("alone", "auto") in sides and ("alone", "torch") in sides:
+        experiments = per_experiment(sides[("alone", "auto")].runs, sides[("alone", "torch")].runs)
+        text += ["\nAlone, each experiment: auto against torch in the same rounds:\n", experiment_table(experiments)]
+    text += [""] + [f"- {line}" for line in verdicts(got, experiments, quick)]
+    print("\n".join(text))
+    save("suite_walltime", {"budget": budget, "threads": a.threads, "rounds": a.rounds, "preferences": source,
+                            "quick_order": (quick or {}).get("order"),
+                            "wall_s": {f"{mode} {side}": _rounds.summary(v) for (mode, side), v in got.items()},
+                            "runs": {f"{mode} {side}": s.runs for (mode, side), s in sides.items()},
+                            "per_experiment_alone": experiments}, "\n".join(text))
     return 0
 
 

@@ -4,22 +4,24 @@ machine, next to Keras' jax trainer (bench/train_throughput.py prints both).
 Same arithmetic as dltp's TP1: dense 784-512-10 (Glorot-uniform kernels, zero biases), relu,
 dropout 0.2, softmax cross-entropy, accuracy, Adam (lr 1e-3, epsilon 1e-7 as in Keras), batch 128,
 a new shuffle every epoch, the last partial batch kept. One jitted step per batch, batches sliced
-from numpy as Keras does. As tp1_worker.py: a first compiling epoch timed apart, then the steady
-state. Prints one JSON line.
+from numpy as Keras does. As tp1_worker.py: a first compiling epoch timed apart, then a round is
+the steady state of as many whole epochs as make ``--min-seconds`` (a side of train_throughput.py,
+answering one measurement per round through _common.serve).
 
     python tp1_jax_step_worker.py            # one jitted step per batch, as Keras' fit does
     python tp1_jax_step_worker.py --scan     # the data on the device, a whole epoch in one XLA program
 """
 
 import argparse
-import json
+import math
+import os
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from _common import TP1_BATCH as BATCH
-from _common import TP1_EPOCHS, peak_rss_mb, tp1_data, tp1_result
+from _common import TP1_SAMPLES, peak_rss_mb, serve, tp1_data
 
 HIDDEN, RATE = 512, 0.2
 
@@ -86,6 +88,7 @@ def epoch(state, x, y, rng):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--scan", action="store_true", help="the data on the device, one program per epoch")
+    parser.add_argument("--min-seconds", type=float, default=1.5, help="training seconds per round, at least")
     args = parser.parse_args()
     rss_before = peak_rss_mb()
     rng = np.random.default_rng(0)
@@ -97,15 +100,25 @@ def main():
     if args.scan:
         x, y, run_epoch = jnp.asarray(x), jnp.asarray(y), epoch_on_device
     zeros = lambda: jax.tree.map(jnp.zeros_like, params)  # noqa: E731
-    state = (params, zeros(), zeros(), jnp.float32(0), k3)
+    state = [(params, zeros(), zeros(), jnp.float32(0), k3)]
     start = time.perf_counter()
-    state = run_epoch(state, x, y, rng)  # compiles the full and the last, partial batch
+    state[0] = run_epoch(state[0], x, y, rng)  # compiles the full and the last, partial batch
     first_epoch_s = time.perf_counter() - start
     start = time.perf_counter()
-    for _ in range(TP1_EPOCHS):
-        state = run_epoch(state, x, y, rng)
-    print(json.dumps(tp1_result(time.perf_counter() - start, first_epoch_s, rss_before, backend="jax",
-                                steps_per_execution="epoch" if args.scan else 1)))
+    state[0] = run_epoch(state[0], x, y, rng)
+    once = time.perf_counter() - start
+    epochs = max(1, math.ceil(args.min_seconds / once))
+
+    def measure() -> float:
+        start = time.perf_counter()
+        for _ in range(epochs):
+            state[0] = run_epoch(state[0], x, y, rng)
+        return TP1_SAMPLES * epochs / (time.perf_counter() - start)
+
+    serve({"measure": measure}, {"backend": "jax", "steps_per_execution": "epoch" if args.scan else 1,
+                                 "first_epoch_s": first_epoch_s, "epoch_s": once, "epochs_per_round": epochs,
+                                 "rss_before_mb": rss_before,
+                                 "threads": os.environ.get("DLTP_THREADS") or "library default"})
 
 
 if __name__ == "__main__":

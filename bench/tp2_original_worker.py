@@ -1,14 +1,18 @@
 """The four original TP2 recipes, as the course's scripts ran them: one standalone Keras script
 per exercise (data loaded, model built, trained, evaluated, curves plotted; ex. 3 logs each
-optimizer to MLflow). Used by tp2_suite.py as the baseline, on the tensorflow backend.
+optimizer to MLflow). Used by tp2_suite.py as the baseline, on the backend of dltp's side.
+Its last stdout line is JSON: the seconds its fits took (validation included, as dltp's
+``train_seconds``), the epochs they trained and the test accuracies.
 
     KERAS_BACKEND=tensorflow python bench/tp2_original_worker.py diagnose [--dataset fashion_mnist] [--epochs N]
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
+import time
 
 import keras
 import matplotlib
@@ -48,11 +52,18 @@ def plot(history, name):
     plt.close(fig)
 
 
+TRAINED = {"train_s": 0.0, "epochs": 0, "test_accuracy": {}}  # what this process trained, for tp2_suite.py
+
+
 def fit_eval(m, data, epochs, name, optimizer="adam"):
     (xt, yt), (xv, yv), (xs, ys) = data
     m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
     h = m.fit(xt, yt, epochs=epochs, batch_size=128, validation_data=(xv, yv), verbose=2)
+    TRAINED["train_s"] += time.perf_counter() - start
+    TRAINED["epochs"] += epochs
     loss, acc = m.evaluate(xs, ys, verbose=0)
+    TRAINED["test_accuracy"][name] = acc
     plot(h, name)
     print(f"{name}: train {h.history['accuracy'][-1]:.4f} val {h.history['val_accuracy'][-1]:.4f} test {acc:.4f}")
     return h, acc
@@ -86,6 +97,7 @@ def main():
                 for i in range(len(h.history["loss"])):
                     mlflow.log_metrics({k: v[i] for k, v in h.history.items()}, step=i)
                 mlflow.log_metric("test_accuracy", acc)
+    print(json.dumps({"recipe": a.recipe, "backend": keras.backend.backend(), **TRAINED}))
 
 
 if __name__ == "__main__":

@@ -1,32 +1,37 @@
-"""TP4 training throughput per Keras backend, side by side in one run.
+"""TP4 training throughput per Keras backend, in interleaved rounds.
 
-Each backend runs in its own fresh process (KERAS_BACKEND is fixed at import time) on the same
-seeded data: the original U-Net (128×128, batch 4) and the original Conv3D network (32³, batch 16).
-One warm-up epoch (graph tracing / compilation) is excluded; the next epoch is timed. GFLOP/s
-counts the convolution layers' work (a lower bound) against the machine's float32 matmul rate
-measured in the same run; peak RSS is the backend process'.
+Each backend is one worker process (KERAS_BACKEND is fixed at import) that builds, on the same
+seeded data, the original U-Net (128×128, batch 4, ``--unet-images``) and the original Conv3D
+network (32³, batch 16, ``--volumes``), trains each a first (compiling) epoch and a timed one, and
+then trains on request: a round measures both models on every backend in turn, as many epochs each
+as make ``--min-seconds`` (bench/_common.serve_models). A warm-up round is thrown away, then
+``--rounds`` (≥ 5) are kept: median and spread (min–max) per side, the per-round ratio to torch, and
+a backend is called faster or slower only when every round agrees (bench/_rounds.py). GFLOP/s counts
+the convolution layers' work (a lower bound) against the machine's float32 matmul rate measured in
+the same run; peak RSS is the backend process'.
 
     python bench/tp4_throughput.py [--unet-images 32] [--volumes 64] [--backends torch jax tensorflow]
+
 """
+
+# Duration on the 2-core machine at one thread: about 4 minutes (3 workers of ~40 s start; rounds of
+# ~20 s: the U-Net ~1.5 s a side, Conv3D on jax ~5 s).
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (bind_to_threads, markdown_table, matmul_gflops, peak_rss_mb, save,  # noqa: E402
-                     training_flops_per_sample)
+import _rounds  # noqa: E402
+from _common import BACKENDS, backend_rounds, matmul_gflops, rounds_table, save, serve_models  # noqa: E402
+
+MODELS = {"unet": "U-Net 128² (images/s, batch 4)", "conv3d": "Conv3D 32³ (volumes/s, batch 16)"}
 
 
-def child(unet_images: int, volumes: int) -> dict:
-    import keras
+def builders(unet_images: int, volumes: int) -> dict:
     import numpy as np
 
     from dltp.data.circles import load_circles
@@ -36,64 +41,47 @@ def child(unet_images: int, volumes: int) -> dict:
     from dltp.models.conv3d import build_conv3d
     from dltp.models.unet import build_unet
 
-    def timed(model, x, y, batch):
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)  # warm-up: tracing, compilation
-        start = time.perf_counter()
-        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
-        return len(x) / (time.perf_counter() - start)
+    def unet():
+        seg = load_circles(n_train=unet_images, n_val=1)
+        model = build_unet()
+        model.compile(optimizer="adam", loss=dice_loss, metrics=[dice_coefficient])
+        return model, seg.x_train, seg.y_train, 4
 
-    keras.utils.set_random_seed(0)
-    seg = load_circles(n_train=unet_images, n_val=1)
-    unet = build_unet()
-    unet.compile(optimizer="adam", loss=dice_loss, metrics=[dice_coefficient])
-    vol = load_volumes(n_train=volumes, n_val=2)
-    c3d = build_conv3d()
-    c3d.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    unet_rate = timed(unet, seg.x_train, seg.y_train, 4)
-    c3d_rate = timed(c3d, vol.x_train, vol.y_train.astype(np.float32), 16)
-    return {"backend": keras.backend.backend(),
-            "unet_images_per_s": unet_rate, "unet_gflops": unet_rate * training_flops_per_sample(unet) / 1e9,
-            "conv3d_volumes_per_s": c3d_rate, "conv3d_gflops": c3d_rate * training_flops_per_sample(c3d) / 1e9,
-            "peak_rss_mb": peak_rss_mb()}
+    def conv3d():
+        vol = load_volumes(n_train=volumes, n_val=2)
+        model = build_conv3d()
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        return model, vol.x_train, vol.y_train.astype(np.float32), 16
+
+    return {"unet": unet, "conv3d": conv3d}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backends", nargs="+", default=["torch", "jax", "tensorflow"])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", nargs="+", default=list(BACKENDS))
     parser.add_argument("--unet-images", type=int, default=32)
     parser.add_argument("--volumes", type=int, default=64)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--rounds", type=int, default=_rounds.MIN_ROUNDS, help="kept rounds after the warm-up (>= 5)")
+    parser.add_argument("--min-seconds", type=float, default=1.5, help="training seconds per side per round")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(child(args.unet_images, args.volumes)), flush=True)
+    if args.worker:
+        serve_models(builders(args.unet_images, args.volumes), args.min_seconds)
         return 0
-    rows = []
-    for backend in args.backends:
-        env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT / "src")}
-        out = subprocess.run([sys.executable, __file__, "--child", "--unet-images", str(args.unet_images),
-                              "--volumes", str(args.volumes)], capture_output=True, text=True, env=env,
-                             preexec_fn=bind_to_threads)
-        lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-        if out.returncode or not lines:
-            print(f"{backend}: failed: {out.stderr.strip()[-400:]}", file=sys.stderr)
-            continue
-        rows.append(json.loads(lines[-1]))
-    if not rows:
-        return 1
-    base = rows[0]
     peak = matmul_gflops()
-    models = (("U-Net 128² (images/s, batch 4)", "unet_images_per_s", "unet_gflops"),
-              ("Conv3D 32³ (volumes/s, batch 16)", "conv3d_volumes_per_s", "conv3d_gflops"))
-    table = [{"model": title, "backend": r["backend"], "rate": r[rate], "gflops": r[gflops],
-              "pct": 100 * r[gflops] / peak, "ratio": r[rate] / base[rate], "rss": r["peak_rss_mb"]}
-             for title, rate, gflops in models for r in rows]
-    text = markdown_table(table, [("model", "model"), ("backend", "backend"), ("rate", "samples/s"),
-                                  ("gflops", "GFLOP/s"), ("pct", "% of matmul"), ("ratio", f"× {base['backend']}"),
-                                  ("rss", "process peak RSS MB")])
-    note = f"TP4 training throughput; matmul {peak:.1f} GFLOP/s; {os.cpu_count()} CPUs"
+    rows, ranking = backend_rounds(Path(__file__).name, args.backends, MODELS,
+                                   ["--unet-images", str(args.unet_images), "--volumes", str(args.volumes),
+                                    "--min-seconds", str(args.min_seconds)], args.rounds, peak)
+    if not any("rounds" in r for r in rows):
+        return 1
+    note = (f"TP4 training throughput: median (min–max) of {args.rounds} interleaved rounds after a warm-up round, "
+            f"≥ {args.min_seconds} s of training per side per round; matmul {peak:.1f} GFLOP/s; "
+            f"{os.cpu_count()} CPUs")
+    text = rounds_table(rows, ranking)
     print(note)
     print(text)
-    save("tp4_throughput", {"args": vars(args), "rows": table, "matmul_gflops": peak}, f"{note}\n\n{text}")
+    save("tp4_throughput", {"args": vars(args), "rows": rows, "ranking": ranking, "matmul_gflops": peak},
+         f"{note}\n\n{text}")
     return 0
 
 
