@@ -16,10 +16,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def run_under(backend: str, module: str, *args: str, timeout: int = 1800, unpinned: bool = False) -> dict:
     """Run ``python -m module args`` with KERAS_BACKEND=backend; its last stdout line is JSON.
     ``unpinned``: without the thread settings of ``--threads`` (each library's own default)."""
-    # this checkout's src and bench first; the caller's path after them (bench/_hook: the measured files)
-    path = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parent),
-            *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": os.pathsep.join(path)}
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": pythonpath()}
     if unpinned:
         for name in thread_env(1):
             env.pop(name, None)
@@ -234,12 +231,17 @@ class Worker:
             self.log.close()
 
 
+def pythonpath() -> str:
+    """A child's PYTHONPATH: this checkout's src and bench first, the caller's path after them (it
+    holds bench/_hook, which lists the files a record measured)."""
+    here = Path(__file__).resolve().parent
+    return os.pathsep.join([str(here.parent / "src"), str(here),
+                            *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))])
+
+
 def worker_env(backend: str, **extra: str) -> dict:
     """The environment of a worker on ``backend``: this checkout's dltp and bench/ first."""
-    here = Path(__file__).resolve().parent
-    return {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONPATH": os.pathsep.join([str(here.parent / "src"), str(here), os.environ.get("PYTHONPATH", "")]),
-            **extra}
+    return {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": pythonpath(), **extra}
 
 
 def start_workers(specs: dict) -> tuple[dict, dict]:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import BACKENDS, markdown_table, save  # noqa: E402
+from _common import BACKENDS, markdown_table, pythonpath, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ class Side:
         self.runs: list[dict] = []  # per run: process seconds, unit -> seconds, unit -> target met
 
     def run(self) -> float:
-        env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DLTP_CACHE_DIR": str(self.cache),
+        env = {**os.environ, "PYTHONPATH": pythonpath(), "DLTP_CACHE_DIR": str(self.cache),
                "MLFLOW_TRACKING_URI": f"sqlite:///{self.work}/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true",
                "TF_CPP_MIN_LOG_LEVEL": "2"}
         env.pop("KERAS_BACKEND", None)

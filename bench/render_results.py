@@ -328,7 +328,8 @@ def check_text(paths: list[Path] | None = None) -> list[str]:
         if png.resolve() not in listed:
             problems.append(f"{name}: no record lists it (delete it, or take its record again with --figures)")
         if png.stat().st_size > MAX_FIGURE_BYTES:
-            problems.append(f"{name}: {png.stat().st_size:,} bytes, over {MAX_FIGURE_BYTES:,} (bench/record.py shrinks them)")
+            problems.append(f"{name}: {png.stat().st_size:,} bytes, over {MAX_FIGURE_BYTES:,} "
+                            "(bench/record.py shrinks them)")
     return problems
 
 

@@ -44,9 +44,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import markdown_table, save, thread_env  # noqa: E402
+from _common import markdown_table, pythonpath, save, thread_env  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 SIDES = ("auto", "torch", "tensorflow")
 MODES = {"alone": 1, "side-by-side": None}  # --jobs
 TITLES = {"alone": "Alone, one experiment at a time (`--jobs 1`)", "side-by-side": "Side by side, dltp's default lanes"}
@@ -62,7 +61,7 @@ class Side:
         self.runs: list[dict] = []
 
     def run(self) -> float:
-        env = {**os.environ, **thread_env(self.a.threads), "PYTHONPATH": str(ROOT / "src"),
+        env = {**os.environ, **thread_env(self.a.threads), "PYTHONPATH": pythonpath(),
                "DLTP_CACHE_DIR": str(self.cache), "MLFLOW_TRACKING_URI": f"sqlite:///{self.work}/mlflow.db",
                "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
         if self.preferences and self.side == "auto":

@@ -43,7 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import bind_to_threads, markdown_table, save, thread_env  # noqa: E402
+from _common import bind_to_threads, markdown_table, pythonpath, save, thread_env  # noqa: E402
 
 RECIPES = ("diagnose", "regularize", "optimizers", "batchnorm")
 EVERY_ROUND = {"faster": "faster in every round", "slower": "slower in every round",
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     a.threads = a.threads or int(os.environ.get("DLTP_THREADS") or os.cpu_count() or 1)
     work = Path(tempfile.mkdtemp(prefix="tp2-bench-"))
-    env = {**os.environ, **thread_env(a.threads), "PYTHONPATH": str(ROOT / "src"), "KERAS_BACKEND": a.backend,
+    env = {**os.environ, **thread_env(a.threads), "PYTHONPATH": pythonpath(), "KERAS_BACKEND": a.backend,
            "MLFLOW_DISABLE_TELEMETRY": "true", "TF_CPP_MIN_LOG_LEVEL": "2"}
     original, dltp = Original(a, env, work), Dltp(a, env, work)
 
