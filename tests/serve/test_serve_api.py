@@ -259,8 +259,11 @@ def test_drift_needs_a_reference_and_enough_images():
     assert merged[0] == 0 and merged[-1] == 255 and abs(expected.sum() - 1) < 1e-12
     assert expected.max() < 0.25  # about a tenth of the reference in each bin
     d = Drift({"mean_pixel": {"edges": edges.tolist(), "counts": counts.tolist()}}, min_images=10)
-    d.add([35.0] * 9)
+    for _ in range(9):
+        d.add(35.0)
     assert d.score() is None
+    d.add(35.0)
+    assert d.score() > 0.25  # every image in one bin of ten
     assert psi(expected, expected * 1000) == pytest.approx(0.0, abs=1e-12)
 
 

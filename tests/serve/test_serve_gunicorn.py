@@ -55,7 +55,15 @@ def test_dltp_serve_two_workers_from_mlflow_champion(model_dir, mlflow_store, tm
         assert all(len(json.loads(b)["probabilities"][0]) == 10 for _, b in answers)
         assert http("POST", url + "/predict", b"{", "application/json")[0] == 400
 
-        # Counters of all workers add up, whichever worker answers the scrape.
+        # Counters of all workers add up, whichever worker answers the scrape: each worker flushes
+        # its counts once a second (dltp.serve.monitoring), the one answering the scrape at once.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            text = http("GET", url + "/metrics")[1].decode()
+            if metric_values(text, "dltp_http_requests_total").get(
+                    '{endpoint="/predict",method="POST",status="200"}') == 40:
+                break
+            time.sleep(0.3)
         pids = {m.group(1) for f in os.listdir(metrics_dir) if (m := re.match(r"counter_(\d+)\.db", f))}
         assert len(pids) >= 2, os.listdir(metrics_dir)
         for _ in range(3):
