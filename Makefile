@@ -45,8 +45,9 @@ test: install-test
 	KERAS_BACKEND=jax $(PYTEST) tests/models
 	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
 
-# The serving image, built from a fresh clone with Debian's podman and run as a non-root container
-# (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.
+# The slim serving image, built from a fresh clone with Debian's podman, run as a non-root container
+# (/ready, HEALTHCHECK) and under deploy/kubernetes/pod.yaml with Prometheus (probes, /predict, a scrape);
+# .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap catatonit.
 test-image: install
 	PYTHON=$(abspath $(PY)) bash tests/container/build_and_run.sh
 

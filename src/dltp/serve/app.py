@@ -23,7 +23,7 @@ from dltp.serve.model import ServedModel
 from dltp.serve.monitoring import Monitor
 from dltp.serve.openapi import openapi_document
 from dltp.serve.validation import InputError
-from dltp.serve.worker import TimedReads
+from dltp.serve.worker import READ_TIMEOUTS, TimedReads, stop_reading
 
 log = logging.getLogger("dltp.serve")
 
@@ -49,8 +49,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         g.error_reason = reason
         resp = jsonify(error=message, status=status)
         resp.status_code = status
-        if status == 408:  # the rest of that body is not coming: no keep-alive on this connection
-            resp.headers["Connection"] = "close"
+        if status == 408:  # the rest of that body is not coming: the connection closes at once
+            stop_reading(request.environ)
         return resp
 
     @app.before_request
@@ -144,11 +144,14 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 def _read_pixels() -> tuple[np.ndarray, bool, bool]:
     """(N, 784) pixels of the request, whether it is a batch, whether it came as a picture."""
+    silent = InputError("the request body stopped arriving before it was complete", 408, "body_timeout")
     try:
         return _pixels_of(request.mimetype)
-    except ClientDisconnected as exc:  # the body ended early, or stopped coming (dltp.serve.worker's time limit)
-        if isinstance(exc.__context__, TimeoutError):
-            raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+    except READ_TIMEOUTS:  # the body stopped coming (dltp.serve.worker's time limit)
+        raise silent from None
+    except ClientDisconnected as exc:  # the body ended early (or stopped coming, as werkzeug reports it)
+        if isinstance(exc.__context__, READ_TIMEOUTS):
+            raise silent from None
         raise InputError("the request body ended before its Content-Length", 400, "incomplete_body") from None
 
 

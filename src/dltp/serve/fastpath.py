@@ -9,9 +9,8 @@ other request, and any request it does not accept as-is (an error, another shape
 batch, a body without a length), goes on to the Flask app with the body it has read, so every
 error answer, status and metric comes from one place: the Flask app.
 
-The body is read with a time limit: the connection's socket (``environ["gunicorn.socket"]``,
-gunicorn's documented WSGI extension) gets ``DLTP_CLIENT_TIMEOUT`` seconds per read, so a client
-that goes silent mid-body is answered 408 and its thread comes back (see ``dltp.serve.worker``).
+The body is read with a time limit (``dltp.serve.worker.limit_reads``): a client that goes silent
+mid-body is answered 408 and its thread comes back.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import numpy as np
 import orjson
 
 from dltp.serve import validation
-from dltp.serve.worker import limit_reads
+from dltp.serve.worker import READ_TIMEOUTS, limit_reads
 
 _JSON_TYPES = ("application/json",)
 _SHAPES = ((validation.PIXELS,),)
@@ -51,7 +50,7 @@ class FastPredict:
         start = time.perf_counter()
         try:
             body = environ["wsgi.input"].read(length)
-        except TimeoutError:  # the client went silent mid-body (dltp.serve.worker.limit_reads)
+        except READ_TIMEOUTS:  # the client went silent mid-body (dltp.serve.worker.limit_reads)
             environ["wsgi.input"] = _Silent()
             return self.next(environ, start_response)
         pixels = _one_image(body)
