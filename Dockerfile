@@ -70,6 +70,6 @@ USER 10001:10001
 EXPOSE 5000
 
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["python3", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/ready' % os.environ.get('PORT', '5000'), timeout=2)"]
+  CMD ["python3", "-m", "dltp.serve.healthcheck"]
 
 CMD ["python3", "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf", "dltp.serve.wsgi:app"]

@@ -24,7 +24,8 @@ if ! podman image exists "$RUNTIME"; then
     "$WORK/rootfs/usr/share/locale/"*
   printf 'deb %s bookworm main\n' "$MIRROR" > "$WORK/rootfs/etc/apt/sources.list"
   tar -C "$WORK/rootfs" -c . \
-    | podman import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" - "$RUNTIME" >/dev/null
+    | podman import --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+      - "$RUNTIME" >/dev/null
   rm -rf "$WORK/rootfs"
 fi
 
@@ -32,8 +33,11 @@ with_packages() {  # IMAGE PACKAGES...: $RUNTIME plus Debian packages, as IMAGE
   local image=$1; shift
   podman image exists "$image" && return 0
   echo "== $image: $RUNTIME + $*"
-  printf 'FROM %s\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends %s \\\n && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*\n' \
-    "$RUNTIME" "$*" > "$WORK/Containerfile.$$"
+  {
+    echo "FROM $RUNTIME"
+    echo "RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends $* \\"
+    echo " && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb /usr/share/doc/* /usr/share/man/*"
+  } > "$WORK/Containerfile.$$"
   podman build -q --network host -t "$image" -f "$WORK/Containerfile.$$" "$WORK" >/dev/null
 }
 with_packages "$BUILD" python3-pip ca-certificates

@@ -32,7 +32,8 @@ IMAGE=${IMAGE:-localhost/dltp-mnist-api:test}
 PROMETHEUS_IMAGE=localhost/dltp-prometheus:bookworm
 MAX_MB=300
 for tool in podman runc debootstrap catatonit; do
-  command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install podman runc debootstrap catatonit" >&2; exit 2; }
+  command -v "$tool" >/dev/null \
+    || { echo "needs $tool: apt-get install podman runc debootstrap catatonit" >&2; exit 2; }
 done
 
 # podman's default ulimits cannot be set inside this kind of machine: none.
@@ -76,7 +77,8 @@ podman run --rm "$IMAGE" python3 -c '
 import importlib, importlib.metadata as md, sys
 names = sorted({d.metadata["Name"].lower() for d in md.distributions()})
 print("installed:", " ".join(names))
-heavy = [n for n in ("torch", "jax", "jaxlib", "keras", "tensorflow", "tensorflow-cpu", "mlflow", "mlflow-skinny") if n in names]
+heavy = [n for n in ("torch", "jax", "jaxlib", "keras", "tensorflow", "tensorflow-cpu", "mlflow", "mlflow-skinny")
+         if n in names]
 importable = [n for n in ("torch", "jax", "keras", "tensorflow", "mlflow") if importlib.util.find_spec(n)]
 sys.exit(f"the runtime holds {heavy + importable}" if heavy or importable else 0)'
 if [ -n "${BUILD_ONLY:-}" ]; then exit 0; fi
@@ -104,7 +106,8 @@ podman rm -f dltp-image-test >/dev/null
 echo "== podman kube play deploy/kubernetes/pod.yaml"
 API_PORT=$(free_port)
 PROM_PORT=$(free_port)
-"$PYTHON" - "$REPO/deploy/kubernetes/pod.yaml" "$WORK/pod.yaml" "$IMAGE" "$PROMETHEUS_IMAGE" "$API_PORT" "$PROM_PORT" <<'EOF'
+"$PYTHON" - "$REPO/deploy/kubernetes/pod.yaml" "$WORK/pod.yaml" "$IMAGE" "$PROMETHEUS_IMAGE" \
+  "$API_PORT" "$PROM_PORT" <<'EOF'
 import sys
 import yaml
 

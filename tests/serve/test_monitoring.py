@@ -100,7 +100,8 @@ def prometheus_api(url: str, path: str, **params) -> dict:
 
 def drift_alert(url: str) -> str | None:
     """The state of DltpInputDrift (pending, firing) or None when it is inactive."""
-    states = [a["state"] for a in prometheus_api(url, "alerts")["alerts"] if a["labels"]["alertname"] == "DltpInputDrift"]
+    alerts = prometheus_api(url, "alerts")["alerts"]
+    states = [a["state"] for a in alerts if a["labels"]["alertname"] == "DltpInputDrift"]
     return states[0] if states else None
 
 

@@ -139,6 +139,9 @@ def test_docker_start_command_serves_ready(model_dir, tmp_path):
         probe = subprocess.run([sys.executable, *health[1:]], env={**os.environ, **env}, capture_output=True,
                                timeout=30)
         assert probe.returncode == 0, probe.stderr
+        down = subprocess.run([sys.executable, *health[1:]], env={**os.environ, **env, "PORT": str(unused_port())},
+                              capture_output=True, text=True, timeout=30)
+        assert down.returncode == 1 and "not ready" in down.stderr
         x, _ = digit_images(3)
         status, body = http("POST", f"http://127.0.0.1:{port}/predict",
                             json.dumps({"image": x[0].reshape(-1).tolist()}).encode(), "application/json")

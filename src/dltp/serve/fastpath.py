@@ -27,6 +27,7 @@ from dltp.serve.worker import READ_TIMEOUTS, limit_reads
 
 _JSON_TYPES = ("application/json",)
 _SHAPES = ((validation.PIXELS,),)
+_ONES = np.ones(validation.PIXELS)
 
 
 class FastPredict:
@@ -56,14 +57,14 @@ class FastPredict:
         pixels = _one_image(body)
         if pixels is not None:
             probabilities = self.model.predict_pixels(pixels)
-            if math.isfinite(probabilities.sum()):  # (NaN and ±inf reach the sum)
-                digit = int(probabilities[0].argmax())
-                probs = probabilities.astype(float).tolist()
+            digit = int(probabilities[0].argmax())
+            probs = probabilities.astype(float).tolist()
+            if all(map(math.isfinite, probs[0])):
                 answer = orjson.dumps({"prediction": digit, "probabilities": probs})
                 start_response("200 OK", [("Content-Type", "application/json"),
                                           ("Content-Length", str(len(answer)))])
-                self.monitor.record_prediction(time.perf_counter() - start, float(pixels.sum()) / validation.PIXELS,
-                                               digit, probs[0][digit])
+                mean_pixel = float(pixels[0].dot(_ONES)) / validation.PIXELS  # (a dot product: the cheapest sum)
+                self.monitor.record_prediction(time.perf_counter() - start, mean_pixel, digit, probs[0][digit])
                 return [answer]
         environ["wsgi.input"] = io.BytesIO(body)  # Flask reads it again and answers (or explains)
         return self.next(environ, start_response)

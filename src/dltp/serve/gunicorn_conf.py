@@ -4,8 +4,9 @@ Used both by ``dltp serve`` and by the Docker image. Configured by environment v
 the container needs no other command: ``PORT`` (default 5000; Cloud Run sets it), ``DLTP_HOST``
 (default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_SERVE_THREADS`` (threads per
 worker, default 4), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent in the middle of its
-body, default 10; see ``dltp.serve.worker``), ``DLTP_MODEL`` (a path or an MLflow model URI; an MLflow model is downloaded once here, in the
-master, before the workers start). Command-line flags (``--bind``, ``--workers``) override them.
+body, default 10; see ``dltp.serve.worker``), ``DLTP_MODEL`` (a path or an MLflow model URI; an
+MLflow model is downloaded once here, in the master, before the workers start). Command-line flags
+(``--bind``, ``--workers``) override them.
 """
 
 import os
@@ -22,6 +23,7 @@ threads = int(os.environ.get("DLTP_SERVE_THREADS", "4"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
+control_socket_disable = True  # gunicorn 26's admin socket (in $HOME/.gunicorn): not used here
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("DLTP_LOG_LEVEL", "info")

@@ -97,9 +97,18 @@ def pixel_array(value, shapes: tuple) -> np.ndarray | None:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError, OverflowError):
         return None
-    if arr.shape[1:] not in shapes or not arr.size or not (arr.min() >= 0 and arr.max() <= 255):
-        return None  # (NaN fails both comparisons)
+    if arr.shape[1:] not in shapes or not arr.size:
+        return None
+    # 0 <= every value <= 255 in one reduction: read as unsigned integers, the bits of non-negative
+    # doubles keep their order, and those of negative ones (sign bit), NaN and infinities are all
+    # above 255.0's. (-0.0 too: it goes the slow way, which accepts it.)
+    if _MAX(arr.view(np.uint64), axis=None) > _BITS_255:
+        return None
     return arr
+
+
+_MAX = np.maximum.reduce  # arr.max() without its Python wrapper
+_BITS_255 = np.array(255.0).view(np.uint64)
 
 
 def _short(v) -> str:
