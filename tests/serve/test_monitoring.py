@@ -81,7 +81,7 @@ def exported_model(tmp_path_factory) -> tuple[Path, object]:
     keras.utils.set_random_seed(0)
     model = build_dense()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(flat_pixels(data.x_train), data.y_train, epochs=2, batch_size=64, verbose=0)
+    model.fit(flat_pixels(data.x_train), data.y_train, epochs=1, batch_size=64, verbose=0)
     base = tmp_path_factory.mktemp("mnist-model")
     model.save(base / "model.keras")
     stats = reference_statistics(data.x_train, data.y_train, 10,
