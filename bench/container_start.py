@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -85,6 +86,8 @@ def main() -> int:
     parser.add_argument("--image", help=f"an image already built (default: build {DEFAULT_IMAGE} first)")
     parser.add_argument("--starts", type=int, default=MIN_ROUNDS, help="measured starts (after one warm-up start)")
     args = parser.parse_args()
+    if shutil.which("podman") is None:
+        raise SystemExit("container_start needs podman (Debian: apt-get install podman runc debootstrap catatonit)")
     if "CONTAINERS_CONF" not in os.environ:  # podman's default ulimits cannot be set in every machine
         conf = Path(tempfile.mkdtemp(prefix="dltp-podman-")) / "containers.conf"
         conf.write_text("[containers]\ndefault_ulimits = []\n")
