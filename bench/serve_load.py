@@ -48,8 +48,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
