@@ -54,8 +54,9 @@ STUDENT_DIR ?= student
 student:
 	$(PYTHON) notebooks/course.py student $(STUDENT_DIR)
 
-# The serving image, built from a fresh clone with Debian's podman and run as a non-root container
-# (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.
+# The slim serving image, built from a fresh clone with Debian's podman, run as a non-root container
+# (/ready, HEALTHCHECK) and under deploy/kubernetes/pod.yaml with Prometheus (probes, /predict, a scrape);
+# .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap catatonit.
 test-image: install
 	PYTHON=$(abspath $(PY)) bash tests/container/build_and_run.sh
 

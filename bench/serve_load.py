@@ -1,24 +1,35 @@
 """Load test: `dltp serve` against the original design, `mlflow models serve` and a bare WSGI app.
 
 Every server serves the same registered MLflow model (TP1's architecture, registered as TP1
-registers it, in a temporary MLflow store) and is measured side by side in one run by Debian's
-`wrk` (a C load generator, keep-alive connections) posting one Fashion-MNIST test image as the
-JSON body (a Lua script sets it):
+registers it, in a temporary MLflow store) and is measured side by side by Debian's `wrk` (a C
+load generator, keep-alive connections) posting one Fashion-MNIST test image as the JSON body (a
+Lua script sets it):
 
 - the original design: Flask's development server calling ``model.predict`` per request, on the
   **tensorflow** backend;
 - ``mlflow models serve -m models:/mnist-dense@champion --env-manager local`` (its own contract,
   ``{"inputs": [[784 values / 255]]}``), as many workers as dltp serve;
-- ``dltp serve``: gunicorn, validation, Prometheus metrics and drift on;
-- a bare WSGI app (``bench/_bare_wsgi.py``): the same JSON contract and NumPy forward pass, no
-  framework, validation or metrics, under the same gunicorn settings as dltp serve.
+- ``dltp serve`` on the slim image's stack: the champion exported (``dltp serve --export``) and
+  served from its ``forward.npz`` (NumPy alone: no Keras, no backend in the workers), gunicorn,
+  validation, Prometheus metrics and drift on;
+- the floor, a bare WSGI app (``bench/_bare_wsgi.py``), like for like: the same export loaded by the
+  same loader into the same NumPy forward pass, orjson, the same gunicorn settings (workers, worker
+  class, threads, keep-alive). What differs is what is measured: no validation, metrics, drift or
+  Flask (for the requests the fast path does not take).
 
-Prints requests/s, p50 and p99 at 1 and 4 connections with the load average when each
-measurement started, and writes them to bench/results/serve_load.json. Server and wrk share the
-machine's cores: the numbers are what this machine measured, not a property of the code alone.
+``--image IMAGE`` measures ``dltp serve`` and the bare app inside the built image instead (podman,
+host network; the bare app mounted into it): the image's own packages.
+
+Rounds (bench/_rounds.py): after a warm-up round, every server is measured once per round in turn,
+≥ 5 rounds; each figure is the median of the rounds with their spread (min–max); a ratio of two
+servers is taken round by round, and a goal is met only when every round meets it. Besides wrk's
+figures, the CPU seconds the server's processes used per request (``/proc``; host mode) say what a
+request costs whatever else the machine is doing. Goals: dltp serve ≥ 0.9 of the bare app's
+requests/s, and p99 ≤ 4 ms, at 4 connections. Writes bench/results/serve_load.json.
 
     python bench/serve_load.py
-    python bench/serve_load.py --only dltp bare --duration 5
+    python bench/serve_load.py --only dltp bare --variants threads --connections 4
+    python bench/serve_load.py --image localhost/dltp-mnist-api:test
 """
 
 from __future__ import annotations
@@ -36,8 +47,6 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
@@ -162,9 +171,11 @@ def wrk(port: int, lua: Path, connections: int, seconds: float, parse: bool = Tr
 
 
 def register_model(tmp: Path) -> tuple[Path, list[int]]:
-    """TP1's architecture (untrained: speed does not depend on the weights) registered as TP1 does.
+    """TP1's architecture (untrained: speed does not depend on the weights) registered as TP1 does,
+    then exported as the slim image serves it.
 
-    Returns the .keras file and one Fashion-MNIST test image (784 pixel values 0-255)."""
+    Returns the export's directory (forward.npz, reference_stats.json) and one Fashion-MNIST test
+    image (784 pixel values 0-255)."""
     import keras
     import mlflow
 
@@ -173,7 +184,7 @@ def register_model(tmp: Path) -> tuple[Path, list[int]]:
     from dltp.labs.common import flat_pixels
     from dltp.labs.tp1 import reference_statistics
     from dltp.models.dense import build_dense
-    from dltp.serve.model import model_file, resolve
+    from dltp.serve.model import export
 
     data = load_images("fashion_mnist")
     keras.utils.set_random_seed(0)
@@ -186,24 +197,54 @@ def register_model(tmp: Path) -> tuple[Path, list[int]]:
         tracking.register_model("mnist-dense", source, active.info.run_id, score_key="test_accuracy", score=0.0,
                                 dataset=data.name, fallback=data.fallback, model_id=model_id)
     mlflow.end_run()
-    return model_file(resolve(MODEL_URI, tmp / "download")), image
+    if export(MODEL_URI, tmp / "export").name != "forward.npz":
+        raise SystemExit("the registered model has no NumPy forward pass to export")
+    return tmp / "export", image
 
 
-def gunicorn_env(keras_file: Path, metrics_dir: Path) -> dict:
-    return {"DLTP_MODEL": MODEL_URI, "DLTP_MODEL_PATH": str(keras_file), "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+def session_cpu_seconds(sid: int) -> float:
+    """CPU seconds (user + system) of the live processes of session ``sid`` (a server and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields after the name: state ppid pgrp session ... utime(11) stime(12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def image_argv(image: str, key: str, port: int, workers: int, variant_env: dict) -> list[str]:
+    """`podman run` of dltp serve (the image's command) or of the bare app, mounted into the image."""
+    argv = ["podman", "--runtime", "runc", "run", "--rm", "--name", f"dltp-load-{key}-{port}", "--network", "host",
+            "-e", f"PORT={port}", "-e", f"DLTP_WORKERS={workers}", "-e", "DLTP_HOST=127.0.0.1"]
+    for name, value in variant_env.items():
+        argv += ["-e", f"{name}={value}"]
+    if key.startswith("bare"):
+        argv += ["-v", f"{ROOT / 'bench' / '_bare_wsgi.py'}:/opt/bench/_bare_wsgi.py:ro",
+                 "-e", "PYTHONPATH=/opt/serve:/opt/bench", "-e", "DLTP_MODEL_PATH=/app/model/forward.npz",
+                 image, "python3", "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf", "_bare_wsgi:app"]
+    else:
+        argv.append(image)
+    return argv
 
 
 def main() -> int:
+    from _rounds import MIN_ROUNDS, interleaved, ratio, summary, verdict
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=4, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--workers", type=int, default=None, help="server workers (default: CPU cores)")
     parser.add_argument("--only", nargs="+", choices=["original", "mlflow", "dltp", "bare"],
                         help="measure only these servers")
-    parser.add_argument("--rounds", type=int, default=3, help="measurements per server and connection count")
+    parser.add_argument("--rounds", type=int, default=MIN_ROUNDS, help="measured rounds (after a warm-up round)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="server settings to compare (default: all): " + "; ".join(
                             f"{k}: {v[0].format(w='N')}" for k, v in VARIANTS.items()))
+    parser.add_argument("--image", help="run dltp serve and the bare app inside this built image (podman)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
@@ -212,7 +253,7 @@ def main() -> int:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
     os.environ.setdefault("KERAS_BACKEND", "torch")
     sys.path.insert(0, str(ROOT / "src"))
-    keras_file, image = register_model(tmp)
+    export_dir, image = register_model(tmp)
     workers = args.workers or os.cpu_count() or 1
     python_path = os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
     env = {"PYTHONPATH": python_path, "KERAS_BACKEND": os.environ["KERAS_BACKEND"], "OMP_NUM_THREADS": "1",
@@ -221,91 +262,131 @@ def main() -> int:
            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     contract = json.dumps({"image": image})
     mlflow_body = json.dumps({"inputs": [[round(v / 255.0, 6) for v in image]]})
-    servers = {  # key: (row label, argv without the port, extra env, ready path, body)
+    servers = {} if args.image else {  # key: (row label, argv without the port, extra env, ready path, body)
         "original": ("original design: Flask dev server + model.predict, tensorflow",
-                     [sys.executable, "-c", NAIVE_SERVER, str(keras_file)], {"KERAS_BACKEND": "tensorflow"},
-                     "/ready", contract),
+                     [sys.executable, "-c", NAIVE_SERVER, str(export_dir / "model.keras")],
+                     {"KERAS_BACKEND": "tensorflow"}, "/ready", contract),
         "mlflow": (f"mlflow models serve --env-manager local, {workers} workers",
                    [sys.executable, "-m", "mlflow", "models", "serve", "-m", MODEL_URI, "--env-manager", "local",
                     "-h", "127.0.0.1", "-w", str(workers), "-p"], {}, "/ping", mlflow_body),
     }
+    where = f" in {args.image}" if args.image else ""
     for variant in args.variants:  # the candidates, side by side
         suffix = "" if variant == "threads" else f"-{variant}"
         variant_env = VARIANTS[variant][1]
         servers["dltp" + suffix] = (
-            f"dltp serve, {VARIANTS[variant][0].format(w=workers)}",
-            [sys.executable, "-m", "dltp", "serve", "--model", MODEL_URI, "--workers", str(workers), "--port"],
+            f"dltp serve{where}, {VARIANTS[variant][0].format(w=workers)}",
+            [sys.executable, "-m", "dltp", "serve", "--model", str(export_dir), "--workers", str(workers), "--port"],
             {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **variant_env}, "/ready", contract)
         if "DLTP_FAST_PATH" not in variant_env:  # the bare app has no fast path to turn off
             servers["bare" + suffix] = (
-                f"bare WSGI app, {VARIANTS[variant][0].format(w=workers).split(':')[0]}",
+                f"bare WSGI app{where}, {VARIANTS[variant][0].format(w=workers).split(':')[0]}",
                 [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
                  "--workers", str(workers), "_bare_wsgi:app", "--bind"],
-                {**gunicorn_env(keras_file, tmp / f"metrics-bare{suffix}"), **variant_env}, "/ready", contract)
+                {"DLTP_MODEL_PATH": str(export_dir / "forward.npz"),
+                 "PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-bare{suffix}"), **variant_env}, "/ready", contract)
     chosen = {k: v for k, v in servers.items() if not args.only or k.split("-")[0] in args.only}
 
     # All servers up at once (idle ones cost nothing), then measured in turns, round after round:
-    # other work on the machine weighs on every server alike. Each figure is the median of the rounds.
+    # other work on the machine weighs on every server alike.
     procs, ports = {}, {}
     try:
         for key, (label, argv, extra_env, ready_path, body) in chosen.items():
             path = "/invocations" if key == "mlflow" else "/predict"  # mlflow's scoring path
             (tmp / f"{key}.lua").write_text(LUA.format(body=body, path=path))
             ports[key] = free_port()
-            argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
+            if args.image:
+                argv = image_argv(args.image, key, ports[key], workers, VARIANTS[_variant(key)][1])
+            else:
+                argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
             procs[key] = start(argv, {**env, **extra_env}, tmp / f"{key}.log")
         for key, (_, _, _, ready_path, body) in chosen.items():
             wait_ready(ports[key], ready_path, procs[key])
             check_answer(key, ports[key], body)
-            wrk(ports[key], tmp / f"{key}.lua", max(args.connections), 3, parse=False)  # warm-up: every worker
         rows = []
         for conns in args.connections:
             runs: dict[str, list[dict]] = {key: [] for key in chosen}
-            for _ in range(args.rounds):
-                for key in chosen:
-                    load = os.getloadavg()[0]
-                    runs[key].append({"load_average": load, **wrk(ports[key], tmp / f"{key}.lua", conns,
-                                                                   args.duration)})
-            for key, measured in runs.items():
+
+            def measure(key: str) -> float:
+                before = session_cpu_seconds(procs[key].pid)
+                result = {"load_average": os.getloadavg()[0],
+                          **wrk(ports[key], tmp / f"{key}.lua", conns, args.duration)}
+                if not args.image:  # the container's processes are not in this session
+                    result["cpu_ms_per_request"] = (session_cpu_seconds(procs[key].pid) - before) * 1e3 / max(
+                        result["requests"], 1)
+                runs[key].append(result)
+                return result["rps"]
+
+            interleaved({key: (lambda key=key: measure(key)) for key in chosen}, rounds=args.rounds)
+            for key in chosen:
+                measured = runs[key][1:]  # the first is the warm-up round
+                figures = {m: summary([x[m] for x in measured])
+                           for m in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request") if m in measured[0]}
                 r = {"server": key, "label": chosen[key][0], "connections": conns, "rounds": measured,
-                     **{m: float(np.median([x[m] for x in measured]))
-                        for m in ("rps", "p50_ms", "p99_ms", "load_average")},
+                     **figures, "load_average": summary([x["load_average"] for x in measured]),
                      "errors": sum(x["errors"] for x in measured), "requests": sum(x["requests"] for x in measured)}
                 rows.append(r)
-                print(f"  {r['label']}, {conns} connection(s): {r['rps']:.1f} req/s, p50 {r['p50_ms']:.2f} ms, "
-                      f"p99 {r['p99_ms']:.2f} ms, {r['errors']} errors, load {r['load_average']:.2f}",
-                      file=sys.stderr, flush=True)
+                print(f"  {r['label']}, {conns} connection(s): {_fig(r['rps'], 1)} req/s, p99 "
+                      f"{_fig(r['p99_ms'], 2)} ms, {r['errors']} errors", file=sys.stderr, flush=True)
     finally:
-        for proc in procs.values():
+        for key, proc in procs.items():
+            if args.image:
+                subprocess.run(["podman", "--runtime", "runc", "rm", "-f", f"dltp-load-{key}-{ports[key]}"],
+                               capture_output=True)
             stop(proc)
     shutil.rmtree(tmp, ignore_errors=True)
-    report(rows, args, workers)
+    report(rows, args, workers, ratio, verdict)
     return 0
 
 
-def report(rows: list[dict], args, workers: int) -> None:
-    print(f"\nwrk, median of {args.rounds} rounds of {args.duration:g} s taken in turns, one Fashion-MNIST image "
-          f"per request, TP1 architecture (784-512-10); {os.cpu_count()} CPU cores shared by server and wrk; "
-          f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} except the original design\n")
-    print("| server | connections | requests/s | p50 ms | p99 ms | errors | load avg |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+def _variant(key: str) -> str:
+    return key.partition("-")[2] or "threads"
+
+
+def _fig(s: dict, digits: int) -> str:
+    """'3,395.9 (3,120.0–3,512.4)': median (min–max of the rounds)."""
+    return f"{s['median']:,.{digits}f} ({s['min']:,.{digits}f}–{s['max']:,.{digits}f})"
+
+
+def report(rows: list[dict], args, workers: int, ratio, verdict) -> None:
+    cpu = any("cpu_ms_per_request" in r for r in rows)
+    print(f"\nwrk, {args.rounds} rounds of {args.duration:g} s after a warm-up round, servers in turns; median "
+          f"(min–max) of the rounds; one Fashion-MNIST image per request, TP1 architecture (784-512-10); "
+          f"{os.cpu_count()} CPU cores shared by server and wrk; dltp serve and the bare app serve the same "
+          f"export (forward.npz, NumPy, no Keras in the workers) with orjson and the same gunicorn settings; "
+          f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} for the others, tensorflow for the original design\n")
+    print("| server | conn. | requests/s | p50 ms | p99 ms |" + (" server CPU ms/request |" if cpu else "")
+          + " errors | load avg |")
+    print("|---|---:|---:|---:|---:|" + ("---:|" if cpu else "") + "---:|---:|")
     for r in rows:
-        print(f"| {r['label']} | {r['connections']} | {r['rps']:,.1f} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | "
-              f"{r['errors']} | {r['load_average']:.2f} |")
+        print(f"| {r['label']} | {r['connections']} | {_fig(r['rps'], 1)} | {_fig(r['p50_ms'], 2)} | "
+              f"{_fig(r['p99_ms'], 2)} |" + (f" {_fig(r['cpu_ms_per_request'], 3)} |" if cpu else "")
+              + f" {r['errors']} | {r['load_average']['median']:.2f} |")
     by = {(r["server"], r["connections"]): r for r in rows}
-    ratios = {}
+    ratios, goals = {}, {}
     for (key, c), r in by.items():
-        if key.startswith("dltp"):
-            for other in ("bare" + key[len("dltp"):], "original", "mlflow"):
-                if (other, c) in by:
-                    ratios[f"{key}/{other}@{c}"] = round(r["rps"] / by[(other, c)]["rps"], 3)
+        if not key.startswith("dltp"):
+            continue
+        for other in ("bare" + key[len("dltp"):], "original", "mlflow"):
+            if (other, c) in by:
+                ratios[f"{key}/{other}@{c}"] = ratio([x["rps"] for x in r["rounds"]],
+                                                     [x["rps"] for x in by[(other, c)]["rounds"]])
+        if ("bare" + key[len("dltp"):], c) in by and "cpu_ms_per_request" in r:
+            bare = by[("bare" + key[len("dltp"):], c)]
+            ratios[f"cpu {'bare' + key[len('dltp'):]}/{key}@{c}"] = ratio(
+                [x["cpu_ms_per_request"] for x in bare["rounds"]], [x["cpu_ms_per_request"] for x in r["rounds"]])
+    if ("dltp", 4) in by and ("bare", 4) in by:
+        goals["requests/s dltp/bare at 4 connections ≥ 0.9"] = verdict(ratios["dltp/bare@4"], 0.9)
+        goals["p99 of dltp at 4 connections ≤ 4 ms"] = verdict(by[("dltp", 4)]["p99_ms"], 4.0, higher_is_better=False)
     if ratios:
-        print("\nrequests/s ratios: " + ", ".join(f"{k} {v:g}" for k, v in ratios.items()))
+        print("\nratios, round by round (median, min–max): " + "; ".join(
+            f"{k} {v['median']:.3g} ({v['min']:.3g}–{v['max']:.3g})" for k, v in ratios.items()))
+    for goal, result in goals.items():
+        print(f"goal: {goal}: {result}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve_load.json").write_text(json.dumps(
         {"duration_s": args.duration, "rounds": args.rounds, "workers": workers, "cpu_count": os.cpu_count(),
-         "rows": rows,
-         "ratios": ratios}, indent=2))
+         "image": args.image, "rows": rows, "ratios": ratios, "goals": goals}, indent=2))
 
 
 if __name__ == "__main__":

@@ -259,8 +259,11 @@ def test_drift_needs_a_reference_and_enough_images():
     assert merged[0] == 0 and merged[-1] == 255 and abs(expected.sum() - 1) < 1e-12
     assert expected.max() < 0.25  # about a tenth of the reference in each bin
     d = Drift({"mean_pixel": {"edges": edges.tolist(), "counts": counts.tolist()}}, min_images=10)
-    d.add([35.0] * 9)
+    for _ in range(9):
+        d.add(35.0)
     assert d.score() is None
+    d.add(35.0)
+    assert d.score() > 0.25  # every image in one bin of ten
     assert psi(expected, expected * 1000) == pytest.approx(0.0, abs=1e-12)
 
 
@@ -277,3 +280,31 @@ def test_model_loading_errors_are_clear(tmp_path):
     bad.write_bytes(b"not a zip")
     with pytest.raises(DltpError, match="cannot load"):
         load(str(bad))
+
+
+def test_vectorised_checks_take_only_plain_numbers(client):
+    from dltp.serve import validation
+
+    assert validation.plain_numbers(b'{"image": [1, 2.5, 3e2, -0.0]}')
+    for body in (b'{"image": [true, 1]}', b'{"image": [null]}', b'{"image": ["1"]}', b'{"image": [1], "x": 2}',
+                 b'[1, 2]', b'{"image": [false]}'):
+        assert not validation.plain_numbers(body), body
+    # The vectorised path and the value-by-value one agree (a batch of 28 rows of 28, floats).
+    x, _ = digit_images(16)
+    body = json.dumps({"images": [(im / 3).tolist() for im in x]}).encode()
+    fast, batch = validation.json_pixels(json.loads(body), validation.plain_numbers(body))
+    slow, _ = validation.json_pixels(json.loads(body), False)
+    assert batch and fast.shape == (16, 784)
+    np.testing.assert_array_equal(fast, slow)
+    # Values NumPy would take but the contract refuses: a bool is never read as 1, a string never as a number.
+    flat = x[0].reshape(-1).astype(int).tolist()
+    for bad, words in ((True, "image[5] is bool"), ("7", "image[5] is str"), (255.0001, "outside 0-255"),
+                       (-1e-9, "outside 0-255")):
+        image = flat[:5] + [bad] + flat[6:]
+        r = client.post("/predict", json={"image": image})
+        assert r.status_code == 400 and words in r.get_json()["error"], (bad, r.get_json())
+        r = client.post("/predict", json={"images": [flat, image]})
+        assert r.status_code == 400 and "images[1][5]" in r.get_json()["error"], (bad, r.get_json())
+    # -0.0 is 0: answered like 0 (the slow path takes what the one-reduction range check leaves to it).
+    zero = client.post("/predict", json={"image": [0.0] + flat[1:]}).get_json()
+    assert client.post("/predict", json={"image": [-0.0] + flat[1:]}).get_json() == zero

@@ -55,7 +55,15 @@ def test_dltp_serve_two_workers_from_mlflow_champion(model_dir, mlflow_store, tm
         assert all(len(json.loads(b)["probabilities"][0]) == 10 for _, b in answers)
         assert http("POST", url + "/predict", b"{", "application/json")[0] == 400
 
-        # Counters of all workers add up, whichever worker answers the scrape.
+        # Counters of all workers add up, whichever worker answers the scrape: each worker flushes
+        # its counts once a second (dltp.serve.monitoring), the one answering the scrape at once.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            text = http("GET", url + "/metrics")[1].decode()
+            if metric_values(text, "dltp_http_requests_total").get(
+                    '{endpoint="/predict",method="POST",status="200"}') == 40:
+                break
+            time.sleep(0.3)
         pids = {m.group(1) for f in os.listdir(metrics_dir) if (m := re.match(r"counter_(\d+)\.db", f))}
         assert len(pids) >= 2, os.listdir(metrics_dir)
         for _ in range(3):
@@ -88,15 +96,17 @@ def test_export_for_the_docker_image(model_dir, mlflow_store, tmp_path, capsys):
 
     register_champion(model_dir)
     assert cli.main(["serve", "--export", str(tmp_path / "model")]) == 0
-    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["model.keras", "reference_stats.json"]
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["forward.npz", "model.keras",
+                                                                      "reference_stats.json"]
 
 
-def dockerfile() -> tuple[dict, list[str], list[str]]:
-    """The ENV settings, CMD and HEALTHCHECK command of the Dockerfile."""
+def dockerfile() -> tuple[dict, list[str], list[str], str]:
+    """The runtime stage of the Dockerfile: its ENV settings, CMD, HEALTHCHECK command and USER."""
     text = (ROOT / "Dockerfile").read_text()
     text = re.sub(r"\\\n\s*", " ", text)  # join continued lines
-    env, cmd, health = {}, None, None
-    for line in text.splitlines():
+    runtime = text[text.rindex("\nFROM "):]  # the last stage is the image
+    env, cmd, health, user = {}, None, None, None
+    for line in runtime.splitlines():
         word, _, rest = line.strip().partition(" ")
         if word == "ENV":
             env.update(dict(item.split("=", 1) for item in shlex.split(rest)))
@@ -104,27 +114,34 @@ def dockerfile() -> tuple[dict, list[str], list[str]]:
             cmd = json.loads(rest)
         elif word == "HEALTHCHECK":
             health = json.loads(rest.split(" CMD ", 1)[1])
-    assert cmd and health
-    return env, cmd, health
+        elif word == "USER":
+            user = rest.strip()
+    assert cmd and health and user
+    return env, cmd, health, user
 
 
 def test_docker_start_command_serves_ready(model_dir, tmp_path):
-    env, cmd, health = dockerfile()
-    assert cmd[0] == "gunicorn" and "USER dltp" in (ROOT / "Dockerfile").read_text()
-    assert env["DLTP_MODEL"] == "/app/model/model.keras"
+    """The image's exact command and settings, here: the model as its build stage exports it."""
+    from dltp.serve.model import export
+
+    env, cmd, health, user = dockerfile()
+    assert cmd[:3] == ["python3", "-m", "gunicorn"] and not user.startswith(("0", "root"))
+    assert env["DLTP_MODEL"] == "/app/model" and env["PYTHONPATH"] == "/opt/serve"
+    export(str(model_dir), tmp_path / "model")
     port = unused_port()
-    env.update(DLTP_MODEL=str(model_dir / "model.keras"), PORT=str(port), DLTP_HOST="127.0.0.1",
-               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), DLTP_WORKERS="1",
-               MPLCONFIGDIR=str(tmp_path / "mpl"))
-    env["KERAS_BACKEND"] = os.environ["KERAS_BACKEND"]  # the image uses torch; the suite may run another
-    bindir = Path(sys.executable).parent
-    proc = start([str(bindir / cmd[0]), *cmd[1:]], env)
+    env = {k: v for k, v in env.items() if k not in ("PATH", "PYTHONPATH")}  # the image's install locations
+    env.update(DLTP_MODEL=str(tmp_path / "model"), PORT=str(port), DLTP_HOST="127.0.0.1",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"), DLTP_WORKERS="1", HOME=str(tmp_path))
+    proc = start([sys.executable, *cmd[1:]], env)
     try:
         ready = wait_ready(f"http://127.0.0.1:{port}", proc)
-        assert ready["status"] == "ready" and ready["forward"] == "numpy"
-        probe = subprocess.run([sys.executable if health[0] == "python" else health[0], *health[1:]],
-                               env={**os.environ, **env}, capture_output=True, timeout=30)
+        assert ready["status"] == "ready" and ready["forward"] == "numpy" and ready["backend"] == "none"
+        probe = subprocess.run([sys.executable, *health[1:]], env={**os.environ, **env}, capture_output=True,
+                               timeout=30)
         assert probe.returncode == 0, probe.stderr
+        down = subprocess.run([sys.executable, *health[1:]], env={**os.environ, **env, "PORT": str(unused_port())},
+                              capture_output=True, text=True, timeout=30)
+        assert down.returncode == 1 and "not ready" in down.stderr
         x, _ = digit_images(3)
         status, body = http("POST", f"http://127.0.0.1:{port}/predict",
                             json.dumps({"image": x[0].reshape(-1).tolist()}).encode(), "application/json")

@@ -20,12 +20,24 @@ from conftest import unused_port
 from serve_fixtures import digit_images, http, model_dir, start, stop, wait_ready  # noqa: F401 (fixtures)
 
 
-def open_request(port: int, body: bytes) -> socket.socket:
+def open_request(port: int, body: bytes, content_type: bytes = b"application/json") -> socket.socket:
     """A connection whose request headers are sent in full; the body is up to the caller."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=30)
-    sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n" % len(body))
+    sock.sendall(b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n"
+                 b"Content-Length: %d\r\n\r\n" % (content_type, len(body)))
     return sock
+
+
+def read_answer(sock: socket.socket) -> tuple[bytes, dict, float]:
+    """The status line and headers, the JSON body, and when they came (time.perf_counter)."""
+    sock.settimeout(10)
+    reply = sock.recv(65536)
+    arrived = time.perf_counter()
+    head, _, answer = reply.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(answer) < length:  # the body may come in a later segment
+        answer += sock.recv(65536)
+    return head, json.loads(answer), arrived
 
 
 def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path):
@@ -53,7 +65,10 @@ def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path
         threading.Thread(target=drip, daemon=True).start()
         silent = open_request(port, body)
         silent.sendall(body[: len(body) // 2])  # ... and nothing more
-        time.sleep(0.5)  # both are now inside a worker, waiting for their bodies
+        picture = open_request(port, b"\x89PNG" + b"\0" * 200, b"image/png")  # through Flask, not the fast path
+        picture.sendall(b"\x89PNG")
+        went_silent = time.perf_counter()
+        time.sleep(0.5)  # all three are now inside a worker, waiting for their bodies
 
         seconds = []
         for _ in range(10):
@@ -64,17 +79,13 @@ def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path
         assert statistics.median(seconds) < 0.1, seconds
         assert max(seconds) < 1.0, seconds  # far below the silent client's 3 s: never waiting behind it
 
-        # The silent client is answered 408 once it has said nothing for DLTP_CLIENT_TIMEOUT seconds.
-        silent.settimeout(10)
-        t0 = time.perf_counter()
-        reply = silent.recv(65536)
-        waited = time.perf_counter() - t0
-        head, _, answer = reply.partition(b"\r\n\r\n")
-        length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
-        while len(answer) < length:  # the body may come in a later segment
-            answer += silent.recv(65536)
-        assert reply.startswith(b"HTTP/1.1 408"), reply[:200]
-        assert json.loads(answer)["status"] == 408 and 1.5 < waited < 6, (reply, answer, waited)
+        # The silent clients are answered 408 once they have said nothing for DLTP_CLIENT_TIMEOUT seconds.
+        for sock in (silent, picture):
+            head, answer, arrived = read_answer(sock)
+            assert head.startswith(b"HTTP/1.1 408"), head
+            assert answer["status"] == 408 and "stopped arriving" in answer["error"], answer
+            assert 2.5 < arrived - went_silent < 6, arrived - went_silent  # after the 3 s limit, not long after
+            assert sock.recv(1) == b"" and time.perf_counter() - arrived < 1  # closed at once: the thread is free
         assert http("GET", url + "/health")[0] == 200
     finally:
         stop_dripping.set()

@@ -39,6 +39,15 @@ def test_ci_runs_the_tests_on_push_and_pull_request_for_each_backend():
     assert "pytest" in steps and "torch==2.13.0" in steps and "chromium" in steps
 
 
+def test_ci_builds_the_slim_image_and_checks_what_it_holds():
+    steps = load("ci.yml")["jobs"]["docker"]["steps"]
+    script = "\n".join(s.get("run", "") for s in steps)
+    assert "dltp serve --model models:/mnist-dense@champion --export model" in script
+    assert "docker build" in script and "pip list" in script and "300000000" in script
+    assert all(name in script for name in ("torch", "jax", "keras", "tensorflow", "mlflow"))
+    assert "/ready" in script and "/predict" in script and "healthy" in script
+
+
 def test_release_builds_pushes_and_deploys_only_with_secrets():
     rel = load("release.yml")
     assert rel["on"]["push"]["tags"] == ["v*"]

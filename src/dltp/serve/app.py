@@ -23,6 +23,7 @@ from dltp.serve.model import ServedModel
 from dltp.serve.monitoring import Monitor
 from dltp.serve.openapi import openapi_document
 from dltp.serve.validation import InputError
+from dltp.serve.worker import READ_TIMEOUTS, TimedReads, stop_reading
 
 log = logging.getLogger("dltp.serve")
 
@@ -36,7 +37,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
     app = Flask("dltp.serve", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = validation.MAX_BODY_BYTES
     app.json.sort_keys = False
-    monitor = Monitor(model.reference if model else None, drift_window, drift_min_images, drift_threshold)
+    monitor = Monitor(model.reference if model else None, drift_window, drift_min_images, drift_threshold,
+                      model.num_classes if model else 10)
     if model is not None:
         monitor.model_info.labels(model.source, model.forward_kind, model.info.get("backend", "?")).set(1)
     app.extensions["dltp.monitor"] = monitor
@@ -47,6 +49,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
         g.error_reason = reason
         resp = jsonify(error=message, status=status)
         resp.status_code = status
+        if status == 408:  # the rest of that body is not coming: the connection closes at once
+            stop_reading(request.environ)
         return resp
 
     @app.before_request
@@ -130,6 +134,8 @@ def create_app(model: ServedModel | None, *, drift_window: int = 500, drift_min_
     known_paths = {rule.rule for rule in app.url_map.iter_rules()}
     if os.environ.get("DLTP_FAST_PATH", "1") != "0":  # "0": every request through Flask (for comparison)
         app.wsgi_app = FastPredict(app.wsgi_app, model, monitor)  # the common request, without Flask's overhead
+    else:
+        app.wsgi_app = TimedReads(app.wsgi_app)  # (FastPredict does it itself)
     return app
 
 
@@ -138,18 +144,21 @@ _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 def _read_pixels() -> tuple[np.ndarray, bool, bool]:
     """(N, 784) pixels of the request, whether it is a batch, whether it came as a picture."""
+    silent = InputError("the request body stopped arriving before it was complete", 408, "body_timeout")
     try:
         return _pixels_of(request.mimetype)
-    except ClientDisconnected as exc:  # the body ended early, or stopped coming (dltp.serve.worker's time limit)
-        if isinstance(exc.__context__, TimeoutError):
-            raise InputError("the request body stopped arriving before it was complete", 408, "body_timeout") from None
+    except READ_TIMEOUTS:  # the body stopped coming (dltp.serve.worker's time limit)
+        raise silent from None
+    except ClientDisconnected as exc:  # the body ended early (or stopped coming, as werkzeug reports it)
+        if isinstance(exc.__context__, READ_TIMEOUTS):
+            raise silent from None
         raise InputError("the request body ended before its Content-Length", 400, "incomplete_body") from None
 
 
 def _pixels_of(mimetype: str) -> tuple[np.ndarray, bool, bool]:
     if mimetype == "application/json" or mimetype.endswith("+json"):
-        payload = validation.parse_json(request.get_data(cache=False))
-        pixels, batch = validation.json_pixels(payload)
+        body = request.get_data(cache=False)
+        pixels, batch = validation.json_pixels(validation.parse_json(body), validation.plain_numbers(body))
         return pixels, batch, False
     if mimetype in validation.IMAGE_TYPES:
         return validation.picture_pixels(request.get_data(cache=False))[None, :], False, True

@@ -21,8 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn worker processes (default: one per CPU core)")
     parser.add_argument("--export", metavar="DIR",
-                        help="copy the model and its reference statistics into DIR (e.g. model/ for "
-                             "the Docker image) and exit")
+                        help="copy the model, its reference statistics and its NumPy forward pass "
+                             "(forward.npz) into DIR (e.g. model/ for the Docker image) and exit")
 
 
 def gunicorn_argv(host: str, port: int, workers: int) -> list[str]:
@@ -38,6 +38,9 @@ def main(args) -> int:
     if args.export:
         path = model.export(args.model, args.export)
         print(f"exported {args.model} to {path}")
+        if path.suffix != ".npz":
+            print("note: this model is not a chain of Dense/BatchNormalization/Activation layers, so it has no "
+                  "NumPy forward pass: it is served through Keras (not by the slim image)", file=sys.stderr)
         return 0
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     require_at_least_one(workers=workers)
@@ -46,7 +49,7 @@ def main(args) -> int:
     # Resolve (download) the model once here, so that a wrong URI is a clear error and the
     # workers all load the same local file.
     cache = None if model.is_local(args.model) else tempfile.mkdtemp(prefix="dltp-model-")
-    path = model.model_file(model.resolve(args.model, cache))
+    path = model.served_file(model.resolve(args.model, cache))
     env = {**os.environ, "DLTP_MODEL": args.model, "DLTP_MODEL_PATH": str(path)}
     print(f"serving {args.model} on http://{args.host}:{args.port} with {workers} workers", flush=True)
     argv = gunicorn_argv(args.host, args.port, workers)

@@ -3,9 +3,10 @@
 Used both by ``dltp serve`` and by the Docker image. Configured by environment variables so that
 the container needs no other command: ``PORT`` (default 5000; Cloud Run sets it), ``DLTP_HOST``
 (default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_SERVE_THREADS`` (threads per
-worker, default 4), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent mid-request, default
-10), ``DLTP_MODEL`` (a path or an MLflow model URI; an MLflow model is downloaded once here, in the
-master, before the workers start). Command-line flags (``--bind``, ``--workers``) override them.
+worker, default 4), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent in the middle of its
+body, default 10; see ``dltp.serve.worker``), ``DLTP_MODEL`` (a path or an MLflow model URI; an
+MLflow model is downloaded once here, in the master, before the workers start). Command-line flags
+(``--bind``, ``--workers``) override them.
 """
 
 import os
@@ -15,13 +16,14 @@ import tempfile
 
 bind = f"{os.environ.get('DLTP_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("DLTP_WORKERS") or os.cpu_count() or 1)
-# Threads, so that a slow client holds one thread and not a whole worker (dltp.serve.worker);
-# keep-alive connections are served without a new TCP handshake per request.
-worker_class = os.environ.get("DLTP_WORKER_CLASS", "dltp.serve.worker.ThreadWorker")
+# gunicorn's threaded worker, so that a slow client holds one thread and not a whole worker
+# (dltp.serve.worker); keep-alive connections are served without a new TCP handshake per request.
+worker_class = os.environ.get("DLTP_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("DLTP_SERVE_THREADS", "4"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
+control_socket_disable = True  # gunicorn 26's admin socket (in $HOME/.gunicorn): not used here
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("DLTP_LOG_LEVEL", "info")
@@ -57,6 +59,18 @@ def on_starting(server):
         sys.exit(2)
     server.log.info("model %s downloaded to %s", source, path)
     os.environ["DLTP_MODEL_PATH"] = str(path)
+
+
+def nworkers_changed(server, new_value, old_value):
+    # The workers export how many of them there should be (dltp_workers_expected): a worker down
+    # is then a difference between two numbers, not a series gone missing.
+    os.environ["DLTP_WORKERS_EXPECTED"] = str(new_value)
+
+
+def worker_exit(server, worker):
+    from dltp.serve.monitoring import flush_all
+
+    flush_all()  # the requests of its last second, before the worker's process ends
 
 
 def child_exit(server, worker):

@@ -1,17 +1,22 @@
 """Loading the served model and running it fast.
 
 ``--model`` is either an MLflow model URI (``models:/mnist-dense@champion``, ``runs:/ID/model``)
-or a local path (a ``.keras`` file, an MLflow model directory, or a directory holding
-``model.keras``). The file is loaded by Keras in safe mode, never through pickles. The training
-reference for drift monitoring, ``reference_stats.json``, is looked for beside the model file or
-at the MLflow model's root, beside ``MLmodel`` (where TP1 logs it).
+or a local path (a ``.keras`` file, an MLflow model directory, a directory holding
+``model.keras``, or an export: a directory holding ``forward.npz``, or that file). The Keras file
+is loaded by Keras in safe mode, never through pickles. The training reference for drift
+monitoring, ``reference_stats.json``, is looked for beside the model file or at the MLflow model's
+root, beside ``MLmodel`` (where TP1 logs it).
 
 Speed: ``model.predict`` builds a dataset iterator and a step function on every call, which
 costs milliseconds per request. The server instead compiles a minimal forward pass once:
 for a chain of Dense / Dropout / BatchNormalization / Activation / Flatten / Reshape layers
-(TP1's model and TP2's variations) it is a few NumPy matrix products on the layer weights; any
-other model is called directly in inference mode, ``model(x, training=False)``. Both give
-``model.predict``'s numbers (the tests compare them).
+(TP1's model and TP2's variations) it is a few NumPy matrix products on the layer weights
+(``dltp.serve.forward``); any other model is called directly in inference mode,
+``model(x, training=False)``. Both give ``model.predict``'s numbers (the tests compare them).
+
+``export`` writes that NumPy chain into ``forward.npz``: served from there, the model needs
+neither Keras nor a backend (the slim Docker image). Keras, MLflow and YAML are imported only
+when a model needs them, so this module imports with NumPy alone.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Callable
 
 import numpy as np
 
+from dltp.serve import forward as numpy_forward
 from dltp.errors import DltpError
 
 MODEL_FILE = "model.keras"
@@ -44,8 +50,13 @@ def resolve(source: str, cache_dir: str | os.PathLike | None = None) -> Path:
             raise DltpError(f"model {source!r} not found (give a .keras file, a directory holding "
                             f"{MODEL_FILE}, or an MLflow URI such as models:/mnist-dense@champion)")
         return path
-    import mlflow
-    from mlflow.exceptions import MlflowException
+    try:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+    except ImportError:
+        raise DltpError(f"model {source!r} is an MLflow URI, and MLflow is not installed here (the slim image "
+                        f"serves the model exported into it: `dltp serve --export DIR` with the full "
+                        f"installation)") from None
 
     from dltp import tracking
 
@@ -106,24 +117,45 @@ def reference_file(keras_file: Path) -> Path | None:
     return None
 
 
+def served_file(path: Path) -> Path:
+    """The file the service loads from ``path``: an export's ``forward.npz`` (a directory holding
+    it, or the file), else the Keras file (``model_file``)."""
+    if path.is_dir() and (path / numpy_forward.FORWARD_FILE).is_file():
+        return path / numpy_forward.FORWARD_FILE
+    if path.suffix == ".npz":
+        return path
+    return model_file(path)
+
+
 def export(source: str, directory: str | os.PathLike) -> Path:
-    """Copy the model (and its reference statistics) from ``source`` into ``directory``."""
-    path = resolve(source)
-    keras_file = model_file(path)
+    """Copy the model (and its reference statistics) from ``source`` into ``directory``, with its
+    NumPy forward pass in ``forward.npz`` when the model is a chain that has one.
+
+    Returns the file the service will load from ``directory`` (``forward.npz`` when written)."""
+    served = served_file(resolve(source))
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(keras_file, out / MODEL_FILE)
-    reference = reference_file(keras_file)
+    reference = reference_file(served)
     if reference is not None:
         shutil.copyfile(reference, out / REFERENCE_FILE)
-    return out / MODEL_FILE
+    if served.suffix == ".npz":  # an export already: nothing to compile
+        shutil.copyfile(served, out / numpy_forward.FORWARD_FILE)
+        return out / numpy_forward.FORWARD_FILE
+    shutil.copyfile(served, out / MODEL_FILE)
+    model = _load_keras(served)
+    chain = chain_steps(model)
+    if chain is None:  # served through Keras (direct call): needs the full installation
+        return out / MODEL_FILE
+    info = {k: v for k, v in _describe(model, served).items() if k != "file"}
+    numpy_forward.save(out / numpy_forward.FORWARD_FILE, *chain, info)
+    return out / numpy_forward.FORWARD_FILE
 
 
 @dataclass
 class ServedModel:
     """The model, its fast forward pass and what the service reports about it."""
 
-    keras_model: object
+    keras_model: object | None  # None when served from an export (forward.npz), without Keras
     forward: Callable[[np.ndarray], np.ndarray]
     forward_kind: str
     source: str
@@ -140,101 +172,108 @@ class ServedModel:
 
 def load(source: str, cache_dir: str | os.PathLike | None = None, label: str | None = None) -> ServedModel:
     """Load ``source`` (``label``: how the service names it, e.g. the MLflow URI it came from)."""
-    import keras
-
     path = resolve(source, cache_dir)
-    keras_file = model_file(path)
-    try:
-        model = keras.saving.load_model(keras_file, compile=False, safe_mode=True)
-    except Exception as exc:  # a corrupt or foreign file: say which, without a stack trace
-        raise DltpError(f"cannot load {keras_file}: {exc}") from exc
+    file = served_file(path)
     reference = None
-    ref_file = reference_file(keras_file)
+    ref_file = reference_file(file)
     if ref_file is not None:
         with open(ref_file) as f:
             reference = json.load(f)
-    input_shape = tuple(model.input_shape[1:])
+    if file.suffix == ".npz":
+        keras_model = None
+        forward, spec = numpy_forward.load(file)
+        kind = "numpy"
+        spec = {**spec, "file": str(file), "backend": "none"}  # no Keras, no backend: NumPy alone
+    else:
+        keras_model = _load_keras(file)
+        forward, kind = compile_forward(keras_model)
+        spec = _describe(keras_model, file)
+    input_shape = tuple(spec["input_shape"])
     if int(np.prod(input_shape)) != 784:
-        raise DltpError(f"{keras_file} expects inputs of shape {input_shape}; the service serves 28×28 images")
-    forward, kind = compile_forward(model)
-    return ServedModel(model, forward, kind, label or source, reference, input_shape, int(model.output_shape[-1]),
-                       {"file": str(keras_file), "name": model.name, "backend": keras.backend.backend(),
-                        "parameters": int(model.count_params())})
+        raise DltpError(f"{file} expects inputs of shape {input_shape}; the service serves 28×28 images")
+    info = {key: spec.get(key) for key in ("file", "name", "backend", "parameters")}
+    return ServedModel(keras_model, forward, kind, label or source, reference, input_shape,
+                       int(spec["num_classes"]), info)
+
+
+def _load_keras(keras_file: Path):
+    import keras
+
+    try:
+        return keras.saving.load_model(keras_file, compile=False, safe_mode=True)
+    except Exception as exc:  # a corrupt or foreign file: say which, without a stack trace
+        raise DltpError(f"cannot load {keras_file}: {exc}") from exc
+
+
+def _describe(model, keras_file: Path) -> dict:
+    import keras
+
+    return {"file": str(keras_file), "name": model.name, "backend": keras.backend.backend(),
+            "parameters": int(model.count_params()), "input_shape": list(model.input_shape[1:]),
+            "num_classes": int(model.output_shape[-1]), "keras_version": keras.__version__}
 
 
 # --- the compiled forward pass ---------------------------------------------------------------
 
-def _activation(name: str):
-    if name == "linear":
-        return lambda z: z
-    if name == "relu":
-        return lambda z: np.maximum(z, 0, dtype=z.dtype)
-    if name == "sigmoid":
-        return lambda z: (1.0 / (1.0 + np.exp(-z))).astype(z.dtype)
-    if name == "tanh":
-        return np.tanh
-    if name == "softmax":
-        def softmax(z):
-            e = np.exp(z - z.max(axis=-1, keepdims=True))
-            return e / e.sum(axis=-1, keepdims=True)
-        return softmax
-    return None
-
-
-def _numpy_step(layer):
-    """The layer as a NumPy function of its input, or None when it is not a supported kind."""
+def _step(layer, arrays: dict) -> dict | None:
+    """The layer as a forward step (its arrays added to ``arrays``), or None when not a supported kind."""
     import keras
+
+    def array(name: str, value) -> str:
+        key = f"{name}{len(arrays)}"
+        arrays[key] = keras.ops.convert_to_numpy(value).astype("float32")
+        return key
 
     kind = type(layer).__name__
     if kind in ("InputLayer", "Dropout", "GaussianNoise", "GaussianDropout", "SpatialDropout1D"):
-        return lambda x: x  # inference mode: identity
+        return {"op": "identity"}  # inference mode
     if kind in ("Flatten", "Reshape"):
-        shape = tuple(layer.output.shape[1:])
-        return lambda x: x.reshape((len(x), *shape))
+        return {"op": "reshape", "shape": [int(d) for d in layer.output.shape[1:]]}
     if kind == "Activation":
-        return _activation(getattr(layer.activation, "__name__", ""))
+        name = getattr(layer.activation, "__name__", "")
+        return {"op": "activation", "activation": name} if name in numpy_forward.ACTIVATIONS else None
     if kind == "Dense":
-        act = _activation(getattr(layer.activation, "__name__", ""))
-        if act is None or getattr(layer, "lora_enabled", False) or layer.dtype_policy.name != "float32":
+        name = getattr(layer.activation, "__name__", "")
+        if (name not in numpy_forward.ACTIVATIONS or getattr(layer, "lora_enabled", False)
+                or layer.dtype_policy.name != "float32"):
             return None
-        w = keras.ops.convert_to_numpy(layer.kernel).astype("float32")
-        b = keras.ops.convert_to_numpy(layer.bias).astype("float32") if layer.use_bias else None
-        if b is None:
-            return lambda x: act(x @ w)
-        return lambda x: act(x @ w + b)
+        return {"op": "dense", "activation": name, "kernel": array("kernel", layer.kernel),
+                "bias": array("bias", layer.bias) if layer.use_bias else None}
     if kind == "BatchNormalization" and layer.axis in (-1, len(layer.input.shape) - 1):
-        mean = keras.ops.convert_to_numpy(layer.moving_mean).astype("float32")
-        var = keras.ops.convert_to_numpy(layer.moving_variance).astype("float32")
-        gamma = keras.ops.convert_to_numpy(layer.gamma).astype("float32") if layer.scale else 1.0
-        beta = keras.ops.convert_to_numpy(layer.beta).astype("float32") if layer.center else 0.0
-        eps = np.float32(layer.epsilon)
-        return lambda x: ((x - mean) / np.sqrt(var + eps)) * gamma + beta
+        return {"op": "batchnorm", "epsilon": float(layer.epsilon),
+                "mean": array("mean", layer.moving_mean), "variance": array("variance", layer.moving_variance),
+                "gamma": array("gamma", layer.gamma) if layer.scale else None,
+                "beta": array("beta", layer.beta) if layer.center else None}
     return None
+
+
+def chain_steps(model) -> tuple[list[dict], dict] | None:
+    """The forward steps and arrays of ``model`` when it is a chain of supported layers, else None."""
+    layers = list(model.layers)
+    if not (hasattr(model, "inputs") and len(model.inputs) == 1 and len(model.outputs) == 1) or not layers:
+        return None
+    sequential = type(model).__name__ == "Sequential"  # a chain by construction (its tensors may be rebuilt)
+    steps, arrays = [], {}
+    for i, layer in enumerate(layers):
+        if i and not sequential and layer.input is not layers[i - 1].output:
+            return None
+        step = _step(layer, arrays)
+        if step is None:
+            return None
+        if step["op"] != "identity":
+            steps.append(step)
+    if not sequential and layers[-1].output is not model.outputs[0]:
+        return None
+    return steps, arrays
 
 
 def compile_forward(model) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     """A fast inference function of ``model``: ("numpy", f) for a supported chain, else a direct call."""
-    import keras
+    chain = chain_steps(model)
+    if chain is not None:
+        return numpy_forward.build(*chain), "numpy"
 
-    layers = list(model.layers)
-    steps = []
-    chain = hasattr(model, "inputs") and len(model.inputs) == 1 and len(model.outputs) == 1
-    for i, layer in enumerate(layers if chain else []):
-        if i and layer.input is not layers[i - 1].output:
-            chain = False
-            break
-        step = _numpy_step(layer)
-        if step is None:
-            chain = False
-            break
-        steps.append(step)
-    if chain and steps and layers[-1].output is model.outputs[0]:
-        def forward(x: np.ndarray) -> np.ndarray:
-            x = x.astype("float32", copy=False)
-            for step in steps:
-                x = step(x)
-            return x
-        return forward, "numpy"
+    import keras
 
     def call(x: np.ndarray) -> np.ndarray:
         return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))

@@ -77,7 +77,38 @@ def _row(values, where: str):
     return out
 
 
-row_values = _row  # for the fast path (dltp.serve.fastpath)
+def plain_numbers(body: bytes) -> bool:
+    """Whether a JSON body can hold nothing but numbers besides its one key: no string other than
+    that key (exactly two quotes), no ``true``, ``false`` or ``null`` (no ``t``, ``f`` or ``n`` at
+    all: the keys ``image`` and ``images`` have none). Then NumPy can take its lists whole (a bool
+    would otherwise pass as 0 or 1), and only the shape and range are left to check. Single-byte
+    searches (memchr) keep it well under a microsecond for a 3 kB body."""
+    if body.find(b"t") >= 0 or body.find(b"f") >= 0 or body.find(b"n") >= 0:
+        return False
+    first = body.find(b'"')
+    second = body.find(b'"', first + 1) if first >= 0 else -1
+    return second > 0 and body.find(b'"', second + 1) < 0
+
+
+def pixel_array(value, shapes: tuple) -> np.ndarray | None:
+    """``value`` (lists of plain numbers) as a float64 array when it has one of ``shapes`` and every
+    value is in 0-255, else None (the caller's slow path then says what is wrong)."""
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if arr.shape[1:] not in shapes or not arr.size:
+        return None
+    # 0 <= every value <= 255 in one reduction: read as unsigned integers, the bits of non-negative
+    # doubles keep their order, and those of negative ones (sign bit), NaN and infinities are all
+    # above 255.0's. (-0.0 too: it goes the slow way, which accepts it.)
+    if _MAX(arr.view(np.uint64), axis=None) > _BITS_255:
+        return None
+    return arr
+
+
+_MAX = np.maximum.reduce  # arr.max() without its Python wrapper
+_BITS_255 = np.array(255.0).view(np.uint64)
 
 
 def _short(v) -> str:
@@ -106,14 +137,22 @@ def image_pixels(image, where: str = "image") -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
-def json_pixels(payload) -> tuple[np.ndarray, bool]:
-    """The images of a JSON payload as (N, 784) and whether it was a batch."""
+def json_pixels(payload, plain: bool = False) -> tuple[np.ndarray, bool]:
+    """The images of a JSON payload as (N, 784) and whether it was a batch.
+
+    ``plain``: the body held only numbers besides its key (``plain_numbers``), so a well-formed
+    payload is converted and checked by NumPy in one go; anything else is checked value by value."""
     if not isinstance(payload, dict):
         raise InputError('the body must be a JSON object: {"image": [...]} or {"images": [[...], ...]}',
                          reason="bad_shape")
     has_one, has_many = "image" in payload, "images" in payload
     if has_one == has_many:
         raise InputError('give exactly one of "image" (one image) or "images" (a batch)', reason="missing_key")
+    if plain:
+        value = payload["image"] if has_one else payload["images"]
+        arr = pixel_array([value] if has_one else value, ((PIXELS,), (SIDE, SIDE)))
+        if arr is not None and len(arr) <= MAX_BATCH:
+            return arr.reshape(len(arr), PIXELS), has_many
     if has_one:
         return image_pixels(payload["image"])[None, :], False
     images = payload["images"]
