@@ -332,8 +332,11 @@ def main(argv: list[str] | None = None) -> int:
     except ChildExit as exc:  # the child printed its own error
         return exc.code
     except KeyboardInterrupt:
-        print("dltp: interrupted; the run was marked KILLED with what it had logged "
-              "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)
+        from dltp import child
+
+        if not child.is_child():  # once, from the parent
+            print("dltp: interrupted; the run was marked KILLED with what it had logged "
+                  "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
