@@ -56,6 +56,7 @@ class Profile:
         self.jax: dict[str, dict[str, float]] = {}
         self.packages: dict[str, dict[str, float]] = {}  # CPU seconds of outermost imports, by package
         self._mark = (time.perf_counter(), time.process_time())
+        self._children = 0.0  # CPU seconds of finished child processes so far
 
     def _charge(self) -> None:
         now = (time.perf_counter(), time.process_time())
@@ -77,7 +78,14 @@ class Profile:
         self.stack[-1] = category
 
     def enter_unit(self, unit: str) -> None:
+        """From now on, charge ``unit``; the CPU of the child processes the previous one ran (tp4.memory
+        measures in children) is its "lab code"."""
         self._charge()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = children.ru_utime + children.ru_stime
+        if self.unit != PROCESS and cpu > self._children:
+            self.totals.setdefault(self.unit, {}).setdefault("lab code", [0.0, 0.0])[1] += cpu - self._children
+        self._children = cpu
         self.unit = unit
 
     def imported(self, name: str, cpu_s: float) -> None:
@@ -322,12 +330,11 @@ def worker(out: Path, backend: str | None, units: list[str]) -> int:
         report.build(Path(report.DEFAULT_OUTPUT))
         P.enter_unit(PROCESS)
         code = 0
-    P._charge()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    P.enter_unit(PROCESS)
     out.write_text(json.dumps({"code": code, "start": started, "totals": P.totals, "jax": P.jax,
                                "imports_by_package": P.packages,
                                "end_wall": process_age(), "end_cpu": time.process_time(),
-                               "children_cpu": children.ru_utime + children.ru_stime}))
+                               "children_cpu": P._children}))
     sys.stdout.flush()
     return code
 
@@ -380,8 +387,6 @@ def rows_of(profile: dict) -> dict[str, dict]:
     categories = {"start-up (Python)": {"wall": profile["start"]["wall"], "cpu": profile["start"]["cpu"]},
                   **{c: {"wall": w, "cpu": u} for c, (w, u) in own.items()},
                   "exit": {"wall": exit_wall, "cpu": exit_cpu}}
-    if profile["children_cpu"]:
-        categories["child processes (CPU)"] = {"wall": 0.0, "cpu": profile["children_cpu"]}
     rows[label] = {"backend": profile["backend"], "categories": categories, "jax": profile["jax"].get(PROCESS, {}),
                    "imports_by_package": _rounded(profile["imports_by_package"].get(PROCESS, {}))}
     return rows

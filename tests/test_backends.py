@@ -1,5 +1,6 @@
 """Backend resolution: the flag, the user's KERAS_BACKEND, and the measured preferences (auto)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -159,6 +160,38 @@ def test_a_process_given_its_cpus_is_bound_to_them_and_one_given_every_core_is_n
     assert given["after"] == given["chosen"] == [everything[-1]]
     alone = pinned(str(len(everything)))  # alone, every core: no binding
     assert alone["chosen"] is None and alone["after"] == everything
+
+
+IMPORT_KERAS = """
+import json, os, sys
+from dltp import backends
+if len(sys.argv) > 1:  # a library Keras cannot do without
+    backends.UNUSED_BY_KERAS = {sys.argv[1]: backends.KNOWN}
+keras = backends.import_keras(os.environ["KERAS_BACKEND"])
+loaded = {name: name in sys.modules for name in ("jax", "sklearn")}
+keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])(keras.ops.ones((1, 3)))
+import jax, sklearn  # importable as ever once Keras is loaded
+print(json.dumps({"backend": keras.backend.backend(), "loaded": loaded}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax", "tensorflow"])
+def test_keras_is_imported_without_the_libraries_it_would_load_for_nothing(backend):
+    for name in (backend, "jax", "sklearn"):
+        if not backends.installed(name) if name in backends.KNOWN else importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+    proc = subprocess.run([sys.executable, "-c", IMPORT_KERAS], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": backend})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"backend": backend, "loaded": {"jax": backend == "jax", "sklearn": False}}
+
+
+def test_a_library_keras_cannot_do_without_is_not_hidden():
+    proc = subprocess.run([sys.executable, "-c", IMPORT_KERAS, "numpy"], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["backend"] == "torch"
 
 
 # --- the private Keras modules dltp changes (dltp.backends.keep_tensorflow_unloaded) ---------------

@@ -223,6 +223,46 @@ def threads() -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+# --- importing keras -------------------------------------------------------------------------
+
+# Installed libraries Keras imports whatever the backend, for features dltp does not use: scikit-learn
+# for keras.wrappers, and jax for the Orbax checkpoint callback. Keras imports both inside
+# ``try: ... except ImportError``, so hidden (Python's rule: a None entry in sys.modules stops an
+# import) it goes on without them; they are importable again as soon as Keras is loaded.
+UNUSED_BY_KERAS = {"sklearn": KNOWN, "jax": ("torch", "tensorflow")}  # library -> backends it is hidden on
+
+
+def import_keras(backend: str):
+    """Import keras (bound to ``backend``, which must be KERAS_BACKEND already) without the optional
+    libraries it would import for nothing (UNUSED_BY_KERAS); a Keras that cannot do without them
+    is imported with them."""
+    import sys
+
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    hidden = [name for name, on in UNUSED_BY_KERAS.items() if backend in on and name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
+    try:
+        import keras
+    except ImportError:
+        for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+            del sys.modules[name]
+        _unhide(hidden)
+        import keras
+    finally:
+        _unhide(hidden)
+    return keras
+
+
+def _unhide(names: list[str]) -> None:
+    import sys
+
+    for name in names:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
 # --- keeping tensorflow out of torch and jax processes ----------------------------------------
 #
 # With tensorflow installed, Keras imports it (seconds of CPU) in processes bound to torch or jax in

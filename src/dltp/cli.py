@@ -10,6 +10,7 @@ stack trace), 130 interrupted (Ctrl-C or SIGTERM; the MLflow run is marked KILLE
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import math
@@ -123,8 +124,10 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
     if _loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = backend
         backends.hold_to_threads(backend, threads, cpus=child.given_cpus())
-    compile_cache.enable(_loaded_backend() or backend)
+        backends.import_keras(backend)
+    compile_cache.enable(_loaded_backend())
     backends.keep_tensorflow_unloaded()
+    _settle()
     before = compile_cache.counts()
     result = _public(registry.runner(unit)(cfg.for_experiment(unit)))
     result.setdefault("device", backends.device())
@@ -133,6 +136,20 @@ def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
     if programs is not None:
         result["compilation_cache"] = programs
     return result
+
+
+# Set by main() in a process started from the command line (not main() called by other Python code):
+# the process may then let the garbage collector skip what stays alive until its exit.
+_command_line = False
+
+
+def _settle() -> None:
+    """Before an experiment, in a command-line process: collect what earlier work left, then let the
+    collector skip every object alive now (modules, Keras, the backend: close to a million), which
+    it would otherwise walk at every full collection and once more at exit."""
+    if _command_line:
+        gc.collect()
+        gc.freeze()
 
 
 def cmd_run(args) -> int:
@@ -322,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _command_line
+    _command_line = argv is None
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -340,3 +359,5 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if _command_line:
+            gc.freeze()  # the process ends: no full collection of what it leaves
