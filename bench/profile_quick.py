@@ -17,8 +17,9 @@ jax.monitoring.
     python bench/profile_quick.py --only tp1 tp3    # some experiments (lab ids allowed)
     python bench/profile_quick.py --no-save         # print, do not write bench/results/runs/
 
-CPU seconds (user + system, every thread) are the figures to compare on a shared machine; wall
-seconds are meaningful only on a quiet one.
+CPU seconds (user + system, every thread) are the figures to compare on a shared machine, with
+DLTP_THREADS=1 (threads that wait for a busy core spin and inflate them); wall seconds are
+meaningful only on a quiet one.
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ def worker(out: Path, backend: str | None, units: list[str]) -> int:
 
     cli._run_here = run_here
     if units:
-        code = cli.main(["run", *units, "--quick", "--backend", backend, "--jobs", "1", "--json"])
+        sys.argv = ["dltp", "run", *units, "--quick", "--backend", backend, "--jobs", "1", "--json"]
+        code = cli.main()  # as from the command line
     else:
         from dltp import report
 
