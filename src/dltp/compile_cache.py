@@ -2,19 +2,16 @@
 
 On jax every training, evaluation and prediction step is an XLA program compiled on first use. With
 the cache on (the default), each compiled program is written to ``cache_dir()/jax``
-(dltp.config.cache_dir) and the next process that needs the same program loads it instead of
-compiling it again. ``DLTP_COMPILATION_CACHE=0`` turns it off.
-
-Several processes may share the directory (experiments side by side): entries are read and written
-under jax's file lock, which jax takes when the cache has a size bound (MAX_BYTES; the least
-recently used entries go first). A directory that cannot be created or written turns the cache off
-for the process, with one warning; an entry that cannot be read is compiled again, with jax's
-warning. Neither stops a run.
-
-torch and tensorflow have nothing to keep here: Keras compiles nothing on torch (``jit_compile``
-"auto" means eager there), nor on tensorflow without a GPU (Keras turns XLA off on CPU-only
-machines); tensorflow's traced graphs live only in the process that traced them.
+(dltp.config.cache_dir) and the next process that needs the same program loads it instead.
+``DLTP_COMPILATION_CACHE=0`` turns it off. Processes side by side share the directory: jax reads and
+writes it under a file lock, which it takes when the cache has a size bound (MAX_BYTES, least
+recently used entries first out). A directory that cannot be created or written turns the cache off
+for the process with one warning; an entry that cannot be read is compiled again, with jax's warning.
 """
+
+# torch and tensorflow have nothing to keep here: Keras compiles nothing on torch (jit_compile "auto"
+# means eager there), nor on tensorflow without a GPU (Keras turns XLA off on CPU-only machines), and
+# tensorflow's traced graphs live only in the process that traced them.
 
 from __future__ import annotations
 
