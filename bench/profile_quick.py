@@ -15,6 +15,7 @@ jax.monitoring.
 
     python bench/profile_quick.py                   # every quick experiment, first and second run
     python bench/profile_quick.py --only tp1 tp3    # some experiments (lab ids allowed)
+    python bench/profile_quick.py --backend jax     # every experiment on jax (profile_quick_jax)
     python bench/profile_quick.py --no-save         # print, do not write bench/results/runs/
 
 CPU seconds (user + system, every thread) are the figures to compare on a shared machine, with
@@ -343,13 +344,13 @@ def worker(out: Path, backend: str | None, units: list[str]) -> int:
 
 # --- the driver --------------------------------------------------------------------------------
 
-def quick_plan(units: list[str]) -> list[tuple[str, list[str]]]:
-    """(backend, experiments) per process, as `dltp run all --quick --jobs 1` runs them."""
+def quick_plan(units: list[str], backend: str | None = None) -> list[tuple[str, list[str]]]:
+    """(backend, experiments) per process, as `dltp run all --quick --jobs 1 [--backend NAME]` runs them."""
     sys.path.insert(0, str(ROOT / "src"))
     from dltp import backends, lanes
 
     preferences = backends.load_preferences()
-    backend_of = {u: backends.resolve(u, flag=None, env=None, quick=True, preferences=preferences).backend
+    backend_of = {u: backends.resolve(u, flag=backend, env=None, quick=True, preferences=preferences).backend
                   for u in units}
     (lane,) = lanes.plan(units, backend_of, 1, lambda u, b: lanes.estimate(u, b, True, preferences))
     return [(batch.backend, batch.units) for batch in lane]
@@ -450,6 +451,7 @@ def largest_not_lab(totals: dict, count: int = 3) -> list[tuple[str, float]]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", metavar="ID", help="experiments or labs (default: all)")
+    parser.add_argument("--backend", help="every experiment on this backend (default: auto's choice for each)")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -460,7 +462,7 @@ def main(argv=None) -> int:
     from dltp import registry
 
     units = list(dict.fromkeys(u for target in (args.only or ["all"]) for u in registry.plan(target)))
-    plan = quick_plan(units)
+    plan = quick_plan(units, args.backend)
     work = Path(tempfile.mkdtemp(prefix="profile-quick-"))
     cache = work / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DLTP_CACHE_DIR": str(cache),
@@ -488,7 +490,7 @@ def main(argv=None) -> int:
         sys.path.insert(0, str(HERE))
         from _common import save
 
-        save("profile_quick", payload, text)
+        save("profile_quick" + (f"_{args.backend}" if args.backend else ""), payload, text)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
