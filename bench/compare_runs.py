@@ -15,7 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-TIMING = ("run_id", "seconds", "time_s", "samples_per_s", "backend_choice", "rollout_ms", "results_json")
+TIMING = ("run_id", "seconds", "time_s", "samples_per_s", "backend_choice", "rollout_ms", "results_json",
+          "compilation_cache")
 
 
 def payload(path: Path) -> dict:

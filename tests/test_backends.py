@@ -1,5 +1,6 @@
 """Backend resolution: the flag, the user's KERAS_BACKEND, and the measured preferences (auto)."""
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -72,21 +73,30 @@ def test_bad_backend_flag_is_one_line_and_exit_2():
         "dltp: error: --backend: unknown backend 'nonsense'; choose auto, torch, jax, tensorflow"]
 
 
-def test_threads_flag_then_variables_then_half_the_cores(monkeypatch):
+def test_threads_flag_then_variables_then_every_core_alone_or_a_share_side_by_side(monkeypatch):
     monkeypatch.delenv("DLTP_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(backends.os, "cpu_count", lambda: 8)
-    assert backends.resolve_threads(None) == 4
+    monkeypatch.setattr(backends, "cores", lambda: 8)
+    assert backends.requested_threads(None) is None
+    assert backends.resolve_threads(None) == 8  # alone: every core
+    assert backends.resolve_threads(None, running=2) == 4 and backends.resolve_threads(None, running=3) == 2
+    assert backends.resolve_threads(None, running=16) == 1  # never fewer than one
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
-    assert backends.resolve_threads(None) == 3
+    assert backends.resolve_threads(None) == 3 == backends.resolve_threads(None, running=2)
     monkeypatch.setenv("DLTP_THREADS", "2")
     assert backends.resolve_threads(None) == 2
-    assert backends.resolve_threads(5) == 5
+    assert backends.resolve_threads(5, running=2) == 5
     monkeypatch.setenv("DLTP_THREADS", "two")
     with pytest.raises(DltpError, match="DLTP_THREADS must be a whole number"):
         backends.resolve_threads(None)
     with pytest.raises(DltpError, match="--threads must be at least 1"):
         backends.resolve_threads(0)
+
+
+def test_the_cores_are_those_this_process_may_run_on(monkeypatch):
+    monkeypatch.setattr(backends.os, "sched_getaffinity", lambda pid: {3, 5, 7})
+    monkeypatch.setattr(backends.os, "cpu_count", lambda: 64)
+    assert backends.cores() == 3 == backends.default_threads()
 
 
 def test_thread_env_pins_every_backend_and_keeps_other_xla_flags(monkeypatch):
@@ -116,22 +126,117 @@ def test_the_shipped_preferences_are_measured_and_consistent():
 
 
 PIN = """
-import json, os
+import json, os, sys
 from dltp import backends
 before = sorted(os.sched_getaffinity(0))
-chosen = backends.pin_cpus(1, lane=int(os.environ["LANE"]))
+cpus = json.loads(sys.argv[2]) if len(sys.argv) > 2 else None
+chosen = backends.pin_cpus(int(sys.argv[1]), lane=int(os.environ.get("LANE", 0)), cpus=cpus)
 print(json.dumps({"before": before, "chosen": chosen, "after": sorted(os.sched_getaffinity(0))}))
 """
 
 
+def pinned(*args: str, **env) -> dict:
+    # in a fresh process: binding this one would bind the rest of the tests
+    proc = subprocess.run([sys.executable, "-c", PIN, *args], capture_output=True, text=True,
+                          env={**os.environ, **env})
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 @pytest.mark.parametrize("lane", [0, 1])
 def test_jax_is_held_to_its_threads_by_binding_each_lane_to_its_own_cpus(lane):
-    # in a fresh process: binding this one would bind the rest of the tests
-    proc = subprocess.run([sys.executable, "-c", PIN], capture_output=True, text=True,
-                          env={**os.environ, "LANE": str(lane)})
-    assert proc.returncode == 0, proc.stderr
-    cpus = json.loads(proc.stdout)
+    cpus = pinned("1", LANE=str(lane))
     if len(cpus["before"]) < 2:
         assert cpus["chosen"] is None and cpus["after"] == cpus["before"]  # one CPU: nothing to bind
     else:
         assert cpus["after"] == cpus["chosen"] == [cpus["before"][lane]]
+
+
+def test_a_process_given_its_cpus_is_bound_to_them_and_one_given_every_core_is_not_bound():
+    everything = pinned("1")["before"]
+    if len(everything) < 2:
+        pytest.skip("one CPU: nothing to bind")
+    given = pinned("1", json.dumps([everything[-1]]))
+    assert given["after"] == given["chosen"] == [everything[-1]]
+    alone = pinned(str(len(everything)))  # alone, every core: no binding
+    assert alone["chosen"] is None and alone["after"] == everything
+
+
+IMPORT_KERAS = """
+import json, os, sys
+from dltp import backends
+if len(sys.argv) > 1:  # a library Keras cannot do without
+    backends.UNUSED_BY_KERAS = {sys.argv[1]: backends.KNOWN}
+keras = backends.import_keras(os.environ["KERAS_BACKEND"])
+loaded = {name: name in sys.modules for name in ("jax", "sklearn")}
+keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])(keras.ops.ones((1, 3)))
+import jax, sklearn  # importable as ever once Keras is loaded
+print(json.dumps({"backend": keras.backend.backend(), "loaded": loaded}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax", "tensorflow"])
+def test_keras_is_imported_without_the_libraries_it_would_load_for_nothing(backend):
+    for name in (backend, "jax", "sklearn"):
+        if not backends.installed(name) if name in backends.KNOWN else importlib.util.find_spec(name) is None:
+            pytest.skip(f"{name} is not installed")
+    proc = subprocess.run([sys.executable, "-c", IMPORT_KERAS], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": backend})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out == {"backend": backend, "loaded": {"jax": backend == "jax", "sklearn": False}}
+
+
+def test_a_library_keras_cannot_do_without_is_not_hidden():
+    proc = subprocess.run([sys.executable, "-c", IMPORT_KERAS, "numpy"], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "torch"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["backend"] == "torch"
+
+
+# --- the private Keras modules dltp changes (dltp.backends.keep_tensorflow_unloaded) ---------------
+
+def test_the_private_keras_modules_that_import_tensorflow_are_still_where_dltp_looks():
+    """Fails when a Keras release moves them: then keep_tensorflow_unloaded changes nothing and every
+    torch or jax process imports tensorflow again. Look for the new place (or a public switch)."""
+    import importlib
+
+    from keras.src.utils.module_utils import LazyModule
+
+    for name in backends.PRIVATE_TENSORFLOW_USERS:
+        module = importlib.import_module(name)
+        handle = vars(module).get("tf")
+        assert isinstance(handle, (LazyModule, backends._Unavailable)), f"{name}.tf is {handle!r}"
+        if isinstance(handle, LazyModule):
+            assert handle.name == "tensorflow"
+
+
+SAVE_AND_SEED = """
+import json, os, sys, tempfile
+import keras
+from dltp import backends
+changed = backends.keep_tensorflow_unloaded()
+from dltp.models.dense import build_dense
+keras.utils.set_random_seed(1)
+model = build_dense(784, 10)
+path = os.path.join(tempfile.mkdtemp(), "model.keras")
+model.save(path)
+keras.saving.load_model(path)
+keras.utils.set_random_seed(1)
+same = all((a == b).all() for a, b in zip(model.get_weights(), build_dense(784, 10).get_weights()))
+print(json.dumps({"changed": changed, "tensorflow": "tensorflow" in sys.modules, "same": bool(same)}))
+"""
+
+
+@pytest.mark.skipif(not backends.installed("tensorflow"), reason="tensorflow is not installed")
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_off_tensorflow_seeding_and_saving_a_model_do_not_import_tensorflow(backend):
+    if not backends.installed(backend):
+        pytest.skip(f"{backend} is not installed")
+    proc = subprocess.run([sys.executable, "-c", SAVE_AND_SEED], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": backend})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["changed"] == list(backends.PRIVATE_TENSORFLOW_USERS)
+    assert out["tensorflow"] is False, "tensorflow was imported: a Keras module dltp does not change imports it"
+    assert out["same"], "the same seed gave different weights"

@@ -12,6 +12,7 @@ SRC = ROOT / "src" / "dltp"
 LEVELS = {
     "dltp": 0, "dltp.errors": 0, "dltp.config": 0, "dltp.references": 0, "dltp.registry": 0, "dltp.tables": 0,
     "dltp.data": 1, "dltp.models": 1, "dltp.metrics": 1, "dltp.losses": 1, "dltp.backends": 1,
+    "dltp.compile_cache": 1,
     "dltp.tracking": 2, "dltp.training": 2, "dltp.plots": 2,
     "dltp.labs": 3, "dltp.serve": 3,
     "dltp.research": 4, "dltp.sweep": 4, "dltp.report": 4,

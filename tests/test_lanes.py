@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import mlflow
@@ -56,10 +57,76 @@ def test_jobs_come_from_the_flag_then_the_variable_then_the_cores(monkeypatch):
     assert lanes.resolve_jobs(None, threads=1, units=2) == 2  # never more lanes than experiments
     monkeypatch.delenv("DLTP_JOBS")
     monkeypatch.setattr(lanes.backends, "gpu_visible", lambda: False)
-    monkeypatch.setattr(lanes.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(lanes.backends, "cores", lambda: 8)
     assert lanes.resolve_jobs(None, threads=4, units=10) == 2
+    assert lanes.resolve_jobs(None, threads=1, units=10) == 8
+    assert lanes.resolve_jobs(None, threads=None, units=10) == 2  # no thread count: two halves
     monkeypatch.setattr(lanes.backends, "gpu_visible", lambda: True)
     assert lanes.resolve_jobs(None, threads=4, units=10) == 1  # one GPU: one experiment at a time
+
+
+class Recorder:
+    """Stands for child.run_batch: records each batch's threads and CPUs; "a" ends only once lane 1
+    (which runs "b") has ended, so that "c", after "a" on lane 0, starts alone."""
+
+    def __init__(self):
+        self.seen = {}
+        self.b_started = threading.Event()
+
+    def __call__(self, units, args, backend, threads, *, output, on_result, started, cpus):
+        self.seen[units[0]] = (threads, cpus)
+        if units[0] == "b":
+            self.b_started.set()
+        if units[0] == "a":
+            assert self.b_started.wait(30)
+            deadline = time.monotonic() + 30
+            while any(t.name == "dltp-lane-1" for t in threading.enumerate()) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        for unit in units:
+            on_result(unit, {"experiment": unit})
+        return 0
+
+
+def side_by_side(monkeypatch, threads):
+    monkeypatch.setattr(lanes.backends, "cores", lambda: 8)
+    monkeypatch.setattr(lanes.os, "sched_getaffinity", lambda pid: set(range(8)))
+    plan = [[lanes.Batch("torch", ["a"], 1), lanes.Batch("jax", ["c"], 1)], [lanes.Batch("torch", ["b"], 1)]]
+    recorder = Recorder()
+    outcome = lanes.run(plan, None, threads, on_result=lambda unit, result: None, run_batch=recorder)
+    assert set(outcome.results) == {"a", "b", "c"} and not outcome.codes
+    return recorder.seen
+
+
+def test_lanes_side_by_side_split_the_cores_and_a_lane_left_alone_gets_them_all(monkeypatch):
+    seen = side_by_side(monkeypatch, threads=None)
+    assert seen["a"][0] == seen["b"][0] == 4  # two lanes running: half the cores each
+    assert sorted(seen["a"][1] + seen["b"][1]) == list(range(8))  # on CPUs of their own
+    assert seen["c"] == (8, None)  # alone: every core, nothing to bind
+
+
+def test_a_thread_count_the_user_set_wins_over_the_share(monkeypatch):
+    seen = side_by_side(monkeypatch, threads=1)
+    assert {unit: threads for unit, (threads, _) in seen.items()} == {"a": 1, "b": 1, "c": 1}
+    assert seen["a"][1] != seen["b"][1]  # side by side: two different CPUs
+
+
+@pytest.mark.parametrize("argv, threads", [(["tp1"], 8), (["tp1", "tp2.diagnose", "--jobs", "1"], 8),
+                                           (["tp1", "--threads", "3"], 3)])
+def test_experiments_one_at_a_time_get_every_core_unless_the_user_says(monkeypatch, capsys, argv, threads):
+    from dltp import cli
+
+    monkeypatch.delenv("DLTP_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(lanes.backends, "cores", lambda: 8)
+    given = {}
+
+    def run_here(unit, cfg, backend, threads):
+        given[unit] = threads
+        return {"experiment": unit}
+
+    monkeypatch.setattr(cli, "_run_here", run_here)
+    assert cli.main(["run", *argv, "--backend", "torch"]) == 0
+    assert set(given.values()) == {threads} and len(given) == len([a for a in argv if a.startswith("tp")])
 
 
 @pytest.mark.parametrize("value, message", [("0", "DLTP_JOBS must be at least 1"),

@@ -139,17 +139,38 @@ def resolve(unit: str, *, flag: str | None, env: str | None, quick: bool = False
 
 
 # --- threads ---------------------------------------------------------------------------------
+#
+# One experiment alone computes on every core; experiments side by side (dltp.lanes) share them,
+# each on cores / lanes running at the moment it starts. --threads, DLTP_THREADS or
+# OMP_NUM_THREADS, when set, win over both.
+
+def cores() -> int:
+    """The CPUs this process may run on (its affinity: a container's or taskset's limit), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def requested_threads(flag: int | None) -> int | None:
+    """The thread count the user set (``--threads``, else DLTP_THREADS, else OMP_NUM_THREADS), or None."""
+    return first_count((flag, "--threads"), (os.environ.get("DLTP_THREADS"), "DLTP_THREADS"),
+                       (os.environ.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS"))
+
+
+def share(running: int = 1) -> int:
+    """Threads for each of ``running`` experiments side by side: the cores split evenly, at least one."""
+    return max(1, cores() // max(1, running))
+
 
 def default_threads() -> int:
-    """Half the cores, at least one: small models gain little from more, and a shared machine
-    (another training, the tests, a server) makes oversubscribed OpenMP threads crawl."""
-    return max(1, (os.cpu_count() or 1) // 2)
+    """Threads of an experiment that runs alone, when the user set none: every core."""
+    return share(1)
 
 
-def resolve_threads(flag: int | None) -> int:
-    threads = first_count((flag, "--threads"), (os.environ.get("DLTP_THREADS"), "DLTP_THREADS"),
-                          (os.environ.get("OMP_NUM_THREADS"), "OMP_NUM_THREADS"))
-    return threads or default_threads()
+def resolve_threads(flag: int | None, running: int = 1) -> int:
+    """The user's thread count, else the cores split among ``running`` experiments side by side."""
+    return requested_threads(flag) or share(running)
 
 
 def thread_env(threads: int) -> dict[str, str]:
@@ -166,29 +187,34 @@ def thread_env(threads: int) -> dict[str, str]:
             "XLA_FLAGS": " ".join(xla), "DLTP_THREADS": str(threads)}
 
 
-def pin_cpus(threads: int, lane: int = 0) -> list[int] | None:
-    """Bind this process to ``threads`` CPUs, lane ``lane``'s share of those it may use; None when it
-    may use no more than that already. XLA (jax) sizes its thread pool from the CPU affinity and
-    ignores its own thread flags (measured: 1.8 cores busy training TP1 with
-    ``intra_op_parallelism_threads=1``), so binding is the one way to hold jax to a thread count."""
+def pin_cpus(threads: int, lane: int = 0, cpus: list[int] | None = None) -> list[int] | None:
+    """Bind this process to ``cpus``, else to ``threads`` CPUs, lane ``lane``'s share of those it may
+    use; None when it may use no more than that already. XLA (jax) sizes its thread pool from the
+    CPU affinity and ignores its own thread flags, so binding is the one way to hold jax to a
+    thread count."""
     try:
         available = sorted(os.sched_getaffinity(0))
     except AttributeError:  # not Linux: the thread flags are all there is
         return None
-    if threads >= len(available):
-        return None
-    start = (lane * threads) % len(available)
-    chosen = [available[(start + i) % len(available)] for i in range(threads)]
+    if cpus:
+        chosen = sorted(set(cpus) & set(available))
+        if not chosen or len(chosen) >= len(available):
+            return None
+    else:
+        if threads >= len(available):
+            return None
+        start = (lane * threads) % len(available)
+        chosen = [available[(start + i) % len(available)] for i in range(threads)]
     os.sched_setaffinity(0, chosen)
     return chosen
 
 
-def hold_to_threads(backend: str, threads: int, lane: int = 0) -> None:
+def hold_to_threads(backend: str, threads: int, lane: int = 0, cpus: list[int] | None = None) -> None:
     """Give the backend about to be imported ``threads`` compute threads: its thread settings, and
-    for jax, which ignores them, a binding to the lane's share of the CPUs (pin_cpus)."""
+    for jax, which ignores them, a binding to ``cpus`` (or the lane's share of the CPUs: pin_cpus)."""
     os.environ.update(thread_env(threads))
     if backend == "jax":
-        pin_cpus(threads, lane)
+        pin_cpus(threads, lane, cpus)
 
 
 def threads() -> int | None:
@@ -197,23 +223,83 @@ def threads() -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def skip_tensorflow_seeding() -> None:
-    """Off tensorflow, stop keras.utils.set_random_seed from importing tensorflow (8-10 s per
-    process when it is installed) only to seed tf.data, which dltp never uses. Python's, NumPy's
-    and the backend's own seeds are set as before, so the same seed gives the same run."""
+# --- importing keras -------------------------------------------------------------------------
+
+# Installed libraries Keras imports whatever the backend, for features dltp does not use: scikit-learn
+# for keras.wrappers, and jax for the Orbax checkpoint callback. Keras imports both inside
+# ``try: ... except ImportError``, so hidden (Python's rule: a None entry in sys.modules stops an
+# import) it goes on without them; they are importable again as soon as Keras is loaded.
+UNUSED_BY_KERAS = {"sklearn": KNOWN, "jax": ("torch", "tensorflow")}  # library -> backends it is hidden on
+
+
+def import_keras(backend: str):
+    """Import keras (bound to ``backend``, which must be KERAS_BACKEND already) without the optional
+    libraries it would import for nothing (UNUSED_BY_KERAS); a Keras that cannot do without them
+    is imported with them."""
+    import sys
+
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    hidden = [name for name, on in UNUSED_BY_KERAS.items() if backend in on and name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None
+    try:
+        import keras
+    except ImportError:
+        for name in [n for n in sys.modules if n == "keras" or n.startswith("keras.")]:
+            del sys.modules[name]
+        _unhide(hidden)
+        import keras
+    finally:
+        _unhide(hidden)
+    return keras
+
+
+def _unhide(names: list[str]) -> None:
+    import sys
+
+    for name in names:
+        if name in sys.modules and sys.modules[name] is None:
+            del sys.modules[name]
+
+
+# --- keeping tensorflow out of torch and jax processes ----------------------------------------
+#
+# With tensorflow installed, Keras imports it (seconds of CPU) in processes bound to torch or jax in
+# two places dltp passes through: keras.utils.set_random_seed, to seed tf.data, and keras.saving, to
+# recognise tensorflow's TensorShape, DType and TypeSpec while it writes a model's config. dltp uses
+# none of them off tensorflow. Keras has no public switch for either (set_random_seed always seeds
+# tensorflow when it can import it; serialize_keras_object always checks), so the two private
+# modules' handle on tensorflow is replaced; tests/test_backends.py fails when they move.
+
+PRIVATE_TENSORFLOW_USERS = ("keras.src.utils.rng_utils", "keras.src.saving.serialization_lib")
+
+
+def keep_tensorflow_unloaded() -> list[str]:
+    """Off tensorflow, stop Keras' seeding and model saving from importing tensorflow; return the
+    modules changed. Python's, NumPy's and the backend's own seeds are set as before, so the same
+    seed gives the same run, and models are saved as before."""
+    import importlib
+
     import keras
 
     if keras.backend.backend() == "tensorflow":
-        return
-    try:
-        from keras.src.utils import rng_utils
-    except ImportError:  # a keras without this module: keep its behaviour
-        return
-    if hasattr(rng_utils, "tf"):
-        rng_utils.tf = _Unavailable()
+        return []
+    changed = []
+    for name in PRIVATE_TENSORFLOW_USERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:  # a Keras without this module: keep its behaviour
+            continue
+        if hasattr(module, "tf"):
+            module.tf = _Unavailable()
+            changed.append(name)
+    return changed
 
 
 class _Unavailable:
+    """Stands for Keras' lazy tensorflow module when tensorflow is not to be imported."""
+
     available = False
 
 

@@ -20,7 +20,7 @@ import sys
 from dltp import backends, registry
 
 CHILD_VAR = "DLTP_CHILD"  # set in the child: the parent prints the summaries and the table
-LANE_VAR = "DLTP_LANE"  # which lane a child runs in: its share of the CPUs (dltp.backends.pin_cpus)
+CPUS_VAR = "DLTP_CPUS"  # the CPUs a child side by side with others may use ("0,1"): jax is bound to them
 RESULT_MARK = "dltp-result: "  # a child's line carrying one experiment's JSON result
 
 
@@ -34,6 +34,12 @@ class ChildExit(Exception):
 
 def is_child() -> bool:
     return os.environ.get(CHILD_VAR) == "1"
+
+
+def given_cpus() -> list[int] | None:
+    """The CPUs this child was given beside other lanes (CPUS_VAR), or None."""
+    value = os.environ.get(CPUS_VAR, "")
+    return [int(c) for c in value.split(",") if c.strip().isdigit()] or None
 
 
 def header(unit: str, backend: str, reason: str | None = None) -> str:
@@ -93,17 +99,21 @@ def _write(line: str) -> None:
 
 
 def run_batch(units: list[str], args, backend: str, threads: int, *, output=None, on_result=None,
-              started=None, lane: int = 0) -> int:
+              started=None, cpus: list[int] | None = None) -> int:
     """Run ``units`` on ``backend`` in one child process; return its exit code.
 
     ``output(line)`` receives each line of its output as it comes (default: this stdout),
     ``on_result(unit, result)`` each experiment's result as it ends, ``started(proc)`` the process;
-    ``lane`` picks the child's share of the CPUs when it has to be bound to them (jax).
+    ``cpus``: the CPUs the child may use beside other lanes, when it has to be bound to them (jax).
     Ctrl-C or a SIGTERM to this process stops the child (its runs end KILLED) and is raised again.
     """
     output = output or _write
     env = {**os.environ, **backends.thread_env(threads), "KERAS_BACKEND": backend, "PYTHONUNBUFFERED": "1",
-           CHILD_VAR: "1", LANE_VAR: str(lane)}
+           CHILD_VAR: "1"}
+    if cpus:
+        env[CPUS_VAR] = ",".join(map(str, cpus))
+    else:
+        env.pop(CPUS_VAR, None)
     proc = subprocess.Popen(argv_for(units, args, backend, threads), env=env, stdout=subprocess.PIPE, text=True,
                             bufsize=1)
     if started:

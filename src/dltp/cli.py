@@ -2,14 +2,15 @@
 
 Exit codes: 0 success, 1 an experiment failed, 2 bad usage or input (a clear message, never a
 stack trace), 130 interrupted (Ctrl-C or SIGTERM; the MLflow run is marked KILLED).
-
-Over 300 lines because `dltp run` is here whole: its checks, its plan (dltp.lanes), the run in this
-process or in children, and the table it ends with, read in one place.
 """
+
+# `dltp run` is here whole (its checks, its plan from dltp.lanes, the run in this process or in
+# children, the table it ends with), so that it reads in one place.
 
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import json
 import math
@@ -21,7 +22,7 @@ import traceback
 from pathlib import Path
 
 from dltp import registry
-from dltp.child import LANE_VAR, ChildExit
+from dltp.child import ChildExit
 from dltp.errors import DltpError
 
 # Commands implemented in their own modules: each exposes add_arguments(parser) and main(args)
@@ -66,7 +67,7 @@ def _summary(result: dict) -> str:
     from dltp.labs import targets
 
     skip = {"experiment", "run_id", "dataset", "backend", "dataset_fallback", "device", "threads", "seconds",
-            "backend_choice", "target_met"}
+            "backend_choice", "target_met", "compilation_cache"}
     figures = [f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                for k, v in result.items() if k not in skip and isinstance(v, (int, float, str))][:8]
     where = f"{result.get('dataset', '?')}{' (fallback)' if result.get('dataset_fallback') else ''}"
@@ -118,16 +119,37 @@ def _loaded_backend() -> str | None:
 
 def _run_here(unit: str, cfg, backend: str, threads: int) -> dict:
     """Run ``unit`` in this process, binding keras to ``backend`` first if it is not bound yet."""
-    from dltp import backends
+    from dltp import backends, child, compile_cache
 
     if _loaded_backend() is None:
         os.environ["KERAS_BACKEND"] = backend
-        backends.hold_to_threads(backend, threads, lane=int(os.environ.get(LANE_VAR) or 0))
-    backends.skip_tensorflow_seeding()
+        backends.hold_to_threads(backend, threads, cpus=child.given_cpus())
+        backends.import_keras(backend)
+    compile_cache.enable(_loaded_backend())
+    backends.keep_tensorflow_unloaded()
+    _settle()
+    before = compile_cache.counts()
     result = _public(registry.runner(unit)(cfg.for_experiment(unit)))
     result.setdefault("device", backends.device())
     result.setdefault("threads", backends.threads())
+    programs = compile_cache.since(before)
+    if programs is not None:
+        result["compilation_cache"] = programs
     return result
+
+
+# Set by main() in a process started from the command line (not main() called by other Python code):
+# the process may then let the garbage collector skip what stays alive until its exit.
+_command_line = False
+
+
+def _settle() -> None:
+    """Before an experiment, in a command-line process: collect what earlier work left, then let the
+    collector skip every object alive now (modules, Keras, the backend: close to a million), which
+    it would otherwise walk at every full collection and once more at exit."""
+    if _command_line:
+        gc.collect()
+        gc.freeze()
 
 
 def cmd_run(args) -> int:
@@ -145,7 +167,7 @@ def cmd_run(args) -> int:
         flags = ", ".join(registry.OPTIONS[n].flag for n in unknown)
         raise DltpError(f"{flags} does not apply to {name}")
     require_at_least_one(epochs=args.epochs, batch_size=args.batch_size)
-    threads = backends.resolve_threads(args.threads)
+    threads = backends.requested_threads(args.threads)  # None: each experiment gets its share of the cores
     preferences = backends.load_preferences()
     # every bad name fails before any training
     choices = {unit: _backend_for(unit, args, preferences) for unit in units}
@@ -158,8 +180,8 @@ def cmd_run(args) -> int:
     progress = _Progress(choices)
     if len(plan) > 1:
         _run_side_by_side(plan, args, threads, progress)
-    else:
-        _run_one_lane(plan[0], args, cfg, threads, progress)
+    else:  # alone: every core
+        _run_one_lane(plan[0], args, cfg, threads or backends.share(1), progress)
     results = [progress.results[unit] for unit in units if unit in progress.results]
     failed = [unit for unit in units if unit not in progress.results]
     if len(units) > 1 and not child.is_child():
@@ -236,7 +258,7 @@ def _run_one_lane(batches, args, cfg, threads: int, progress: _Progress) -> None
             print(f"{unit} FAILED (exit code {code})", file=sys.stderr)
 
 
-def _run_side_by_side(plan, args, threads: int, progress: _Progress) -> None:
+def _run_side_by_side(plan, args, threads: int | None, progress: _Progress) -> None:
     from dltp import lanes, tracking
 
     tracking.client().search_experiments(max_results=1)  # the store exists before two processes write to it
@@ -294,10 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="Keras backend for every experiment (default: KERAS_BACKEND if set, else auto: "
                           "each experiment on its measured-fastest installed backend)")
     run.add_argument("--threads", type=int, metavar="N",
-                     help="compute threads per backend (default: DLTP_THREADS, OMP_NUM_THREADS, or half the cores)")
+                     help="compute threads per experiment (default: DLTP_THREADS, OMP_NUM_THREADS, else every core "
+                          "for an experiment alone, the cores split among experiments side by side)")
     run.add_argument("--jobs", type=int, metavar="N",
                      help="experiments run side by side, each in its own process (default: DLTP_JOBS, else "
-                          "cores / threads; 1 on a GPU)")
+                          "cores / --threads, two without it; 1 on a GPU)")
     for name, opt in registry.OPTIONS.items():
         run.add_argument(opt.flag, dest=name, type=opt.type, nargs=opt.nargs, help=registry.help_text(name))
     run.set_defaults(func=cmd_run)
@@ -316,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _command_line
+    _command_line = argv is None
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -326,8 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     except ChildExit as exc:  # the child printed its own error
         return exc.code
     except KeyboardInterrupt:
-        print("dltp: interrupted; the run was marked KILLED with what it had logged "
-              "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)
+        from dltp import child
+
+        if not child.is_child():  # once, from the parent
+            print("dltp: interrupted; the run was marked KILLED with what it had logged "
+                  "(experiments that checkpoint, such as tp1, continue with --resume RUN_ID)", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if _command_line:
+            gc.freeze()  # the process ends: no full collection of what it leaves

@@ -1,10 +1,11 @@
 """Several experiments of one `dltp run`, side by side.
 
-Each experiment computes on ``threads`` threads (half the cores by default), so a run of several
-experiments leaves the other half idle. Here the experiments are cut into *batches*, one child
-process each (`python -m dltp run A B C --backend X`), all the experiments of a batch on one
-backend, and the batches are dealt to ``jobs`` *lanes* that run at the same time: one process per
-backend instead of one per experiment, and two of them at once on two cores.
+The experiments are cut into *batches*, one child process each (`python -m dltp run A B C --backend
+X`), all the experiments of a batch on one backend, and the batches are dealt to ``jobs`` *lanes*
+that run at the same time: one process per backend instead of one per experiment, and two of them
+at once on two cores. Each batch starts on the cores split among the lanes still running (all of
+them once it runs alone), unless the user set a thread count; jax, which only a CPU binding holds
+to a thread count, is bound to CPUs that no other lane holds.
 
 The deal uses what each experiment took in `make bench` on its backend (the quick table of
 dltp's backend preferences), longest first onto the least loaded lane; without a measurement,
@@ -46,12 +47,14 @@ class Outcome:
     interrupted: bool = False
 
 
-def resolve_jobs(flag: int | None, threads: int, units: int) -> int:
+def resolve_jobs(flag: int | None, threads: int | None, units: int) -> int:
     """Lanes for a run of ``units`` experiments: ``--jobs``, else DLTP_JOBS, else as many as the
-    cores hold at ``threads`` each (one on a GPU, whose memory one experiment may take)."""
+    cores hold at the user's ``threads`` each, or two halves of the cores when the user set no
+    thread count (one lane on a GPU, whose memory one experiment may take)."""
     jobs = first_count((flag, "--jobs"), (os.environ.get("DLTP_JOBS"), "DLTP_JOBS"))
     if jobs is None:
-        jobs = 1 if backends.gpu_visible() else max(1, (os.cpu_count() or 1) // threads)
+        width = threads or backends.share(2)
+        jobs = 1 if backends.gpu_visible() else max(1, backends.cores() // width)
     return max(1, min(jobs, units))
 
 
@@ -99,6 +102,35 @@ def _halves(batch: Batch, seconds) -> list[Batch]:
             Batch(batch.backend, batch.units[best_cut:], START_S + sum(times[best_cut:]))]
 
 
+class _Cores:
+    """Which CPUs the running lanes hold, so that each new child gets those least held."""
+
+    def __init__(self):
+        try:
+            self.cpus = sorted(os.sched_getaffinity(0))
+        except AttributeError:  # not Linux: no binding
+            self.cpus = []
+        self.held = {cpu: 0 for cpu in self.cpus}
+
+    def take(self, threads: int) -> list[int] | None:
+        """``threads`` CPUs for a child, or None when it may use them all (nothing to bind)."""
+        if not self.cpus or threads >= len(self.cpus):
+            return None
+        chosen = sorted(self.cpus, key=lambda cpu: (self.held[cpu], cpu))[:threads]
+        for cpu in chosen:
+            self.held[cpu] += 1
+        return sorted(chosen)
+
+    def give_back(self, cpus: list[int] | None) -> None:
+        for cpu in cpus or ():
+            self.held[cpu] -= 1
+
+
+def threads_now(requested: int | None, running: int) -> int:
+    """Threads for a batch that starts while ``running`` lanes (itself included) have work left."""
+    return requested or backends.share(running)
+
+
 class _Printer:
     """Lines from several lanes, whole and prefixed with the experiment they come from."""
 
@@ -116,40 +148,59 @@ class _Printer:
             print(text, flush=True)
 
 
-def run(lanes: list[list[Batch]], args, threads: int, on_result) -> Outcome:
-    """Run every lane at once; ``on_result(unit, result)`` is called as each experiment ends."""
+def run(lanes: list[list[Batch]], args, threads: int | None, on_result, run_batch=None) -> Outcome:
+    """Run every lane at once; ``on_result(unit, result)`` is called as each experiment ends.
+    ``threads``: the user's thread count, or None for each batch's share of the cores when it starts
+    (threads_now). ``run_batch``: child.run_batch, or a stand-in with its signature."""
+    run_batch = run_batch or child.run_batch
     outcome = Outcome()
     printer = _Printer(max(len(u) for lane in lanes for b in lane for u in b.units))
     stopping = threading.Event()
     procs: list[subprocess.Popen] = []
+    cores, lock = _Cores(), threading.Lock()
+    running = [len(lanes)]  # lanes with work left
 
-    def lane_worker(lane: int, batches: list[Batch]) -> None:
-        for batch in batches:
-            if stopping.is_set():
-                return
-            current = {"unit": batch.units[0]}
+    def lane_worker(batches: list[Batch]) -> None:
+        try:
+            for batch in batches:
+                if stopping.is_set():
+                    return
+                run_one(batch)
+        finally:
+            with lock:
+                running[0] -= 1
 
-            def output(text: str, current=current, batch=batch) -> None:
-                header = child.header_unit(text)
-                if header in batch.units:
-                    current["unit"] = header
-                printer.line(current["unit"], text)
+    def run_one(batch: Batch) -> None:
+        with lock:
+            batch_threads = threads_now(threads, running[0])
+            cpus = cores.take(batch_threads)
+        current = {"unit": batch.units[0]}
 
-            def result(unit: str, value: dict) -> None:
-                outcome.results[unit] = value
-                with printer.lock:
-                    on_result(unit, value)
+        def output(text: str, current=current, batch=batch) -> None:
+            header = child.header_unit(text)
+            if header in batch.units:
+                current["unit"] = header
+            printer.line(current["unit"], text)
 
-            code = child.run_batch(batch.units, args, batch.backend, threads, output=output, on_result=result,
-                                   started=procs.append, lane=lane)
-            if code == 130:
-                outcome.interrupted = True
-                stopping.set()
-            for unit in batch.units:
-                if unit not in outcome.results:
-                    outcome.codes[unit] = code or 1
+        def result(unit: str, value: dict) -> None:
+            outcome.results[unit] = value
+            with printer.lock:
+                on_result(unit, value)
 
-    workers = [threading.Thread(target=lane_worker, args=(index, lane), daemon=True)
+        try:
+            code = run_batch(batch.units, args, batch.backend, batch_threads, output=output, on_result=result,
+                             started=procs.append, cpus=cpus)
+        finally:
+            with lock:
+                cores.give_back(cpus)
+        if code == 130:
+            outcome.interrupted = True
+            stopping.set()
+        for unit in batch.units:
+            if unit not in outcome.results:
+                outcome.codes[unit] = code or 1
+
+    workers = [threading.Thread(target=lane_worker, args=(lane,), daemon=True, name=f"dltp-lane-{index}")
                for index, lane in enumerate(lanes)]
     for worker in workers:
         worker.start()

@@ -86,9 +86,12 @@ def _measured_pass(step) -> tuple[float, str]:
 
 
 def child(side: int, batch: int) -> dict:
-    import keras
     import numpy as np
 
+    from dltp import backends
+
+    keras = backends.import_keras(os.environ["KERAS_BACKEND"])  # without the libraries keras loads for nothing
+    backends.keep_tensorflow_unloaded()
     from dltp.models.conv3d import build_conv3d
 
     keras.utils.set_random_seed(0)

@@ -46,7 +46,8 @@ def add_arguments(parser) -> None:
                         help="Keras backend of every trial (default: KERAS_BACKEND if set, else TP2's "
                              "measured-fastest)")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help="compute threads per worker (default: DLTP_THREADS, OMP_NUM_THREADS, or half the cores)")
+                        help="compute threads per worker (default: DLTP_THREADS, OMP_NUM_THREADS, else the cores "
+                             "split among the workers)")
 
 
 class ConsoleProgress(engine.Progress):
@@ -60,11 +61,12 @@ class ConsoleProgress(engine.Progress):
         print(f"[{owner}] trial {number} FAILED: {error}", file=sys.stderr, flush=True)
 
 
-def bind_backend(flag: str | None, threads: int | None, *, quick: bool) -> str:
-    """Bind keras to TP2's backend (dltp.backends' rule) before anything imports it; returns its name."""
+def bind_backend(flag: str | None, threads: int | None, *, quick: bool, workers: int = 1) -> str:
+    """Bind keras to TP2's backend (dltp.backends' rule) before anything imports it, with the user's
+    threads or the cores split among ``workers``; returns its name."""
     from dltp import backends
 
-    threads = backends.resolve_threads(threads)
+    threads = backends.resolve_threads(threads, running=workers)
     choice = backends.resolve("tp2", flag=flag, env=backends.user_backend(), quick=quick)
     loaded = sys.modules["keras"].backend.backend() if "keras" in sys.modules else None
     if loaded and loaded != choice.backend:
@@ -81,7 +83,7 @@ def main(args) -> int:
 
     require_at_least_one(workers=args.workers, epochs=args.epochs, batch_size=args.batch_size)
     grid = parse_grid(args.grid)
-    backend = bind_backend(args.backend, args.threads, quick=args.quick)
+    backend = bind_backend(args.backend, args.threads, quick=args.quick, workers=args.workers)
     if args.dataset:  # a named dataset that is missing is an error before anything is written
         from dltp.data import load_images
 
