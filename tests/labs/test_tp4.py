@@ -50,7 +50,8 @@ def test_conv3d_in_the_original_experiment_with_architecture(capsys, mlflow_stor
     assert client.get_experiment(tracked.info.experiment_id).name == "3D_Volumetric_Analysis"
     p = tracked.data.params
     assert p["epochs"] == "1" and p["batch_size"] == "16" and p["optimizer"] == "adam" and p["filters"] == "[16, 32]"
-    assert (p["n_train"], p["n_val"], p["n_test"], p["size"]) == ("300", "100", "200", "16")
+    assert (p["n_train"], p["n_val"], p["n_test"], p["size"]) == ("600", "100", "200", "16")
+    assert p["learning_rate"] == "0.003" and p["warmup_steps"] == "38"  # one epoch of 16-volume batches
     assert tracked.data.metrics["val_accuracy"] == pytest.approx(r["val_accuracy"])
     assert tracked.data.metrics["test_accuracy"] == pytest.approx(r["test_accuracy"])
     assert {"architecture.json", "training_curves.png", "confusion_matrix.png", "model"} <= artifacts(r["run_id"])
