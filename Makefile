@@ -38,12 +38,14 @@ run: install
 	@echo "Open them with:   $(DLTP) ui      (then http://127.0.0.1:5000)"
 	@echo "Results page:     dltp-results/report/index.html   (rebuild it: $(DLTP) report)"
 
-# The whole suite runs under the default backend (torch); the model-level tests run again
-# under jax and tensorflow, since every model must work on the three backends.
+# The whole suite runs under the default backend (torch); the model-level tests and the quick
+# targets run again under jax and tensorflow: every model works, and every lab makes its point, on
+# the three backends.
+BACKEND_TESTS := tests/models tests/labs/test_quick_targets.py
 test: install-test
 	KERAS_BACKEND=torch $(PYTEST) tests
-	KERAS_BACKEND=jax $(PYTEST) tests/models
-	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
+	KERAS_BACKEND=jax $(PYTEST) $(BACKEND_TESTS)
+	KERAS_BACKEND=tensorflow $(PYTEST) $(BACKEND_TESTS)
 
 # The serving image, built from a fresh clone with Debian's podman and run as a non-root container
 # (/ready, /predict, HEALTHCHECK); .ci/run runs it after the tests. Needs: apt-get install podman runc debootstrap.
