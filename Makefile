@@ -40,13 +40,15 @@ run: install
 
 # The whole suite runs under the default backend (torch), the course notebooks included: each is
 # checked against its source, then executed in a Jupyter kernel (tests/notebooks). The model-level
-# tests, and one notebook, run again under jax and tensorflow: every model must work on the three.
+# tests and the quick targets run again under jax and tensorflow: every model works, and every lab
+# makes its point, on the three backends; one notebook runs under each too.
+BACKEND_TESTS := tests/models tests/labs/test_quick_targets.py
 test: install-test
 	$(PY) notebooks/course.py check
 	KERAS_BACKEND=torch $(PYTEST) tests
-	KERAS_BACKEND=jax $(PYTEST) tests/models
+	KERAS_BACKEND=jax $(PYTEST) $(BACKEND_TESTS)
 	KERAS_BACKEND=jax $(PYTEST) tests/notebooks -k "kernel and tp5 and not research"
-	KERAS_BACKEND=tensorflow $(PYTEST) tests/models
+	KERAS_BACKEND=tensorflow $(PYTEST) $(BACKEND_TESTS)
 	KERAS_BACKEND=tensorflow $(PYTEST) tests/notebooks -k "kernel and tp5 and not research"
 
 # The notebooks to hand out: every solution replaced by raise NotImplementedError() (notebooks/README.md).

@@ -16,7 +16,8 @@ class Digits:
 def test_every_experiment_has_a_target_with_a_line_saying_what_it_shows():
     assert {e.id for e in registry.EXPERIMENTS} <= set(targets.TARGETS)
     for target in targets.TARGETS.values():
-        assert target.checks and len(target.shows) > 20
+        assert (target.checks or target.parts) and len(target.shows) > 20
+        assert all(part in targets.TARGETS for _, part in target.parts)
 
 
 @pytest.mark.parametrize("accuracy, met", [(0.95, True), (0.90, True), (0.8999, False), (0.1, False)])
@@ -32,18 +33,35 @@ def test_missing_or_nan_figure_is_not_met():
     assert targets.judge("tp1", {"dataset": "digits", "test_accuracy": float("nan")})["target_met"] is False
 
 
+def tp2_figures(**changes):
+    """A tp2 lab result as the lab returns it: one dict of figures per exercise."""
+    figures = {
+        "diagnose": {"verdict": "high variance", "test_accuracy": 0.87},
+        "regularize": {"gap_change": -0.02, "baseline_verdict": "high variance", "test_accuracy": 0.88},
+        "optimizers": {"ranking": ["adam", "rmsprop", "sgd_momentum"], "adam_test_accuracy": 0.87,
+                       "rmsprop_test_accuracy": 0.86, "sgd_momentum_test_accuracy": 0.83},
+        "batchnorm": {"converges_faster": "no", "relative_level": 0.98, "val_accuracy_threshold": 0.975,
+                      "val_accuracy_curve": [0.67, 0.74, 0.79, 0.83, 0.86, 0.87],
+                      "without_bn_val_accuracy_curve": [0.63, 0.79, 0.83, 0.85, 0.88, 0.88],
+                      "best_val_accuracy": 0.87, "without_bn_best_val_accuracy": 0.88}}
+    for key, value in changes.items():
+        part, _, figure = key.partition("__")
+        figures[part] = {**figures[part], figure: value}
+    return figures
+
+
 def test_checks_for_other_data_do_not_apply():
     # the 0.90 is a digits/MNIST figure: a Fashion-MNIST run has no target, not a failed one
     assert targets.judge("tp1", {"dataset": "fashion_mnist", "test_accuracy": 0.5}) == {
         "target": None, "target_met": None}
-    # TP2: on MNIST only the gap change is judged, on the offline digits the diagnoses too
-    mnist = targets.judge("tp2", {"dataset": "mnist", "gap_change": -0.01, "diagnosis": "balanced",
-                                  "optimizer_ranking": "adam 0.98", "batchnorm_converges_faster": "no"})
-    assert mnist["target_met"] is True and "diagnosis" not in mnist["target"]["checks"]
-    digits = targets.judge("tp2", {"dataset": "digits", "gap_change": -0.01, "diagnosis": "balanced",
-                                   "regularized_diagnosis": "balanced", "optimizer_ranking": "adam 0.98",
-                                   "batchnorm_converges_faster": "no"})
-    assert digits["target_met"] is False
+    # TP2 on MNIST: the balanced baseline is not asked to overfit, nor Adam to beat SGD by much
+    balanced = tp2_figures(diagnose__verdict="balanced", regularize__baseline_verdict="balanced",
+                           optimizers__sgd_momentum_test_accuracy=0.97, optimizers__adam_test_accuracy=0.96,
+                           optimizers__ranking=["sgd_momentum", "adam", "rmsprop"])
+    mnist = targets.judge("tp2", {"dataset": "mnist", **balanced})
+    assert mnist["target_met"] is True and "diagnose.verdict" not in mnist["target"]["checks"]
+    assert targets.judge("tp2", {"dataset": "mnist_5k", **balanced})["target_met"] is False
+    assert targets.judge("tp2", {"dataset": "mnist_5k", **tp2_figures()})["target_met"] is True
 
 
 def test_references_to_other_figures_and_wildcards():
@@ -52,10 +70,80 @@ def test_references_to_other_figures_and_wildcards():
     assert targets.judge("tp5.research", good)["target_met"] is True
     assert targets.judge("tp5.research", {**good, "tap_m_mse_last20": 0.06})["target_met"] is False
     assert targets.judge("tp5.research", {"dataset": "x", "copy_last_mse_last20": 0.05})["target_met"] is False
-    undecided = {"dataset": "digits", "gap_change": -0.1, "diagnosis": "high variance",
-                 "regularized_diagnosis": "balanced", "optimizer_ranking": "adam 0.9 > sgd 0.8",
-                 "batchnorm_converges_faster": "undetermined (neither reached the threshold)"}
-    assert targets.judge("tp2", undecided)["target_met"] is False
+    undecided = tp2_figures(batchnorm__converges_faster="undetermined (neither reached the threshold)",
+                            batchnorm__relative_level=None, batchnorm__val_accuracy_threshold=0.99)
+    assert targets.judge("tp2", {"dataset": "mnist_5k", **undecided})["target_met"] is False
+
+
+# What a broken TP2 returns, and the check that catches it (every other figure as a working lab's).
+BROKEN_TP2 = {
+    "the BatchNorm verdict contradicts its curves": {"batchnorm__converges_faster": "yes"},
+    "BatchNorm left out: the two curves are the same": {
+        "batchnorm__val_accuracy_curve": [0.63, 0.79, 0.83, 0.85, 0.88, 0.88], "batchnorm__converges_faster": "same"},
+    "labels shuffled: BatchNorm's models at chance": {
+        "batchnorm__val_accuracy_curve": [0.10, 0.11, 0.12],
+        "batchnorm__without_bn_val_accuracy_curve": [0.10, 0.13, 0.10],
+        "batchnorm__best_val_accuracy": 0.12, "batchnorm__without_bn_best_val_accuracy": 0.13,
+        "batchnorm__converges_faster": "yes"},
+    "a ranking that disagrees with the accuracies": {"optimizers__ranking": ["rmsprop", "adam", "sgd_momentum"]},
+    "a ranking that leaves an optimiser out": {"optimizers__ranking": ["adam", "rmsprop"]},
+    "Adam behind SGD on the small set": {"optimizers__adam_test_accuracy": 0.82,
+                                         "optimizers__ranking": ["rmsprop", "sgd_momentum", "adam"]},
+    "optimisers that did not learn": {"optimizers__adam_test_accuracy": 0.12, "optimizers__rmsprop_test_accuracy": 0.11,
+                                      "optimizers__sgd_momentum_test_accuracy": 0.10},
+    "regularisation without effect": {"regularize__gap_change": 0.0},
+    "a baseline that does not overfit": {"diagnose__verdict": "high bias", "regularize__baseline_verdict": "high bias"},
+    "a regularised model that did not learn": {"regularize__test_accuracy": 0.3},
+}
+
+
+@pytest.mark.parametrize("broken", BROKEN_TP2.values(), ids=list(BROKEN_TP2))
+def test_a_broken_tp2_misses_its_target(broken):
+    assert targets.judge("tp2", {"dataset": "mnist_5k", **tp2_figures()})["target_met"] is True
+    verdict = targets.judge("tp2", {"dataset": "mnist_5k", **tp2_figures(**broken)})
+    assert verdict["target_met"] is False, verdict["target"]["measured"]
+
+
+@pytest.mark.parametrize("curves, relative, expected", [
+    (([0.5, 0.9, 0.95], [0.5, 0.7, 0.95]), 0.98, "same"),  # level 0.98 × 0.95: both first at epoch 3
+    (([0.5, 0.95, 0.95], [0.5, 0.7, 0.95]), 0.98, "yes"),
+    (([0.5, 0.7, 0.95], [0.5, 0.95, 0.95]), 0.98, "no"),
+    (([0.5, 0.95], [0.5, 0.95]), 0.98, "same"),
+    (([0.5, 0.96], [0.5, 0.6]), None, None),  # the absolute 0.975: neither reaches it
+    (([0.98, 0.96], [0.5, 0.6]), None, "yes"),
+])
+def test_the_batchnorm_rule_reads_the_curves(curves, relative, expected):
+    figures = {"val_accuracy_curve": curves[0], "without_bn_val_accuracy_curve": curves[1],
+               "relative_level": relative, "val_accuracy_threshold": 0.975}
+    assert targets.converges_faster(figures) == expected
+
+
+def test_the_optimiser_rule_sorts_by_the_measured_accuracies():
+    figures = {"ranking": ["adam", "sgd_momentum", "rmsprop"], "adam_test_accuracy": 0.9,
+               "sgd_momentum_test_accuracy": 0.8, "rmsprop_test_accuracy": 0.8}
+    assert targets.ranked_by_test_accuracy(figures) == ["adam", "sgd_momentum", "rmsprop"]  # a tie keeps its order
+    assert targets.ranked_by_test_accuracy({**figures, "rmsprop_test_accuracy": 0.85}) == ["adam", "rmsprop",
+                                                                                           "sgd_momentum"]
+    judged = targets.judge("tp2.optimizers", {"dataset": "shapes", **figures})
+    assert judged["target_met"] is True and judged["target"]["checks"] == "ranking = the optimisers by test accuracy"
+    assert judged["target"]["measured"]["ranking by the rule"] == figures["ranking"]
+    assert targets.judge("tp2.optimizers", {"dataset": "shapes", "ranking": ["adam"]})["target_met"] is False
+
+
+MEMORY = {"dataset": "volumes", "activation_mb_smallest": 3.0, "activation_growth_mb": 21.0}
+
+
+@pytest.mark.parametrize("smallest, growth, met", [
+    (21.0, 45.0, True),  # a measurement that sees the activations and their growth
+    (0.27, -0.13, False),  # an allocator's reuse: the second pass measured nothing
+    (23.1, -5.1, False),  # the larger volume measured smaller
+    (2.0, 40.0, False),  # less than the activations the backward pass keeps
+    (21.0, 10.0, False),  # growth below the activations' growth
+])
+def test_the_memory_target_wants_the_activations_and_their_growth(smallest, growth, met):
+    verdict = targets.judge("tp4.memory", {**MEMORY, "measured_peak_mb_smallest": smallest,
+                                           "measured_growth_mb": growth})
+    assert verdict["target_met"] is met
 
 
 def test_result_carries_the_verdict_and_tags_the_run_for_the_report(mlflow_store, tmp_path):

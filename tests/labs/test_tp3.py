@@ -6,6 +6,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from dltp import cli, registry
+from dltp.labs import targets
 
 
 def run(capsys, *args):
@@ -53,8 +54,13 @@ def test_tp3_lab_quick_offline(capsys, mlflow_store):
     assert style.data.tags["vgg16.weights"] == "random"
     assert len(client.get_metric_history(style.info.run_id, "total_loss")) == 3
     assert {"style_transfer.png", "loss_curve.png"} <= {a.path for a in client.list_artifacts(style.info.run_id)}
-    assert "target met" in out or "target NOT met" in out
-    assert parent.data.tags["dltp.target_met"] in ("yes", "no")
+    # a budget this small may miss the target: what is checked is that the verdict is the figures'
+    verdict = targets.judge("tp3", result)
+    assert result["target_met"] is verdict["target_met"] and result["target"] == verdict["target"]
+    assert verdict["target"]["measured"]["cnn_test_accuracy"] == result["cnn_test_accuracy"]
+    assert targets.summary(result) in out
+    assert parent.data.tags["dltp.target_met"] == ("yes" if verdict["target_met"] else "no")
+    assert parent.data.tags["dltp.target"] == verdict["target"]["checks"]
     detection = by_id["tp3.detection"]
     assert {"test_class_accuracy", "test_mean_iou", "test_iou50_accuracy"} <= set(detection.data.metrics)
     quick = {name: registry.default(name, "tp3.detection", quick=True)

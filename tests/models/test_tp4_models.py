@@ -8,6 +8,7 @@ from dltp.errors import DltpError
 from dltp.losses import bce_dice_loss, dice_loss
 from dltp.metrics import dice_coefficient, iou
 from dltp.models.conv3d import build_conv3d
+from dltp.models.schedules import LinearWarmup
 from dltp.models.unet import build_unet
 
 
@@ -54,3 +55,27 @@ def test_conv3d_trains_and_round_trips(tmp_path):
     x = rng.random((4, 8, 8, 8, 1), dtype=np.float32)
     y = np.array([0, 1, 0, 1], "float32")
     train_step_and_round_trip(model, x, y, "binary_crossentropy", tmp_path)
+
+
+def test_linear_warmup_grows_to_the_rate_then_holds_it():
+    import keras
+
+    warmup = LinearWarmup(3e-3, 4)
+    rates = [float(keras.ops.convert_to_numpy(warmup(step))) for step in range(6)]
+    np.testing.assert_allclose(rates, [0.75e-3, 1.5e-3, 2.25e-3, 3e-3, 3e-3, 3e-3], rtol=1e-6)
+    assert LinearWarmup.from_config(warmup.get_config()).get_config() == {"rate": 3e-3, "steps": 4}
+    with pytest.raises(ValueError):
+        LinearWarmup(1e-3, 0)
+
+
+def test_conv3d_with_the_labs_warmup_trains_and_round_trips(tmp_path):
+    import keras
+
+    model = build_conv3d((8, 8, 8, 1), filters=(2, 4))
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 8, 8, 8, 1), dtype=np.float32)
+    y = np.array([0, 1, 0, 1], "float32")
+    loaded = train_step_and_round_trip(model, x, y, "binary_crossentropy", tmp_path,
+                                       optimizer=keras.optimizers.Adam(LinearWarmup(3e-3, 38)))
+    schedule = loaded.optimizer.get_config()["learning_rate"]  # the schedule comes back with the model
+    assert schedule["registered_name"] == "dltp>LinearWarmup" and schedule["config"] == {"rate": 3e-3, "steps": 38}

@@ -1,12 +1,15 @@
 """What each experiment must show, kept once: the quick targets, judged on every result.
 
 A target is a list of checks on the figures an experiment returns (its ``--json`` result). A check
-compares one figure with a number, a word, or another figure of the same result (``@key``); a key
+compares one figure with a number, a word, another figure of the same result (``@key``), or a
+``Rule``: the value recomputed here from other figures of the result (a verdict from the curves it
+was read from), so that an answer that contradicts its own measurements misses the target. A key
 with ``*`` is every matching figure. A check may hold on some datasets only (the accuracy targets
 are for the data that is there offline, and for real MNIST); on other data it is left out, and a
-target with no check left does not apply.
+target with no check left does not apply. A lab that runs several exercises at once (``tp2``) meets
+each exercise's target on that exercise's figures (``Target.parts``).
 
-    judge("tp1", {"test_accuracy": 0.93, "dataset": "digits"})
+    judge("tp1", {"test_accuracy": 0.93, "dataset": "mnist_5k"})
     → {"target": {"checks": "test_accuracy ≥ 0.9", "shows": ..., "measured": {...}}, "target_met": True}
 """
 
@@ -16,27 +19,64 @@ import fnmatch
 import math
 import operator
 from dataclasses import dataclass
+from typing import Callable
 
 _OPERATORS = {">=": (operator.ge, "≥"), ">": (operator.gt, ">"), "<=": (operator.le, "≤"),
               "<": (operator.lt, "<"), "==": (operator.eq, "="), "!=": (operator.ne, "≠"),
               "in": (lambda a, b: a in b, "in")}
 DIGITS = ("mnist", "mnist_5k", "digits")  # TP1 data: real MNIST, or its offline stand-ins
 # The offline digits: TP2 quick trains on 600 of them, which the unregularised network overfits in its
-# epochs. On the 54,000 MNIST images it ends "balanced" (gap 0.014 < 0.02): the gap change is
-# what holds on every dataset.
+# epochs ("high variance"). L2 + Dropout narrow that gap without closing it (600 real digits keep
+# validation well below training), and on the 54,000 MNIST images the baseline ends "balanced":
+# the gap change is what is judged on every dataset, not the regularised model's verdict.
 SMALL_DIGITS = ("mnist_5k", "digits")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The value a figure must have, recomputed from other figures of the same result."""
+
+    text: str  # what is recomputed, for the check's text
+    compute: Callable[[dict], object]  # result -> the expected value (None: it cannot be told)
+
+
+def ranked_by_test_accuracy(result: dict) -> list[str] | None:
+    """Every model with a ``NAME_test_accuracy`` figure, best first (ties in the order the result
+    ranks them)."""
+    accuracies = {k[:-len("_test_accuracy")]: v for k, v in result.items()
+                  if k.endswith("_test_accuracy") and k != "_test_accuracy"}
+    given = list(result.get("ranking") or [])
+    return sorted(accuracies, key=lambda n: (-accuracies[n], given.index(n) if n in given else len(given)))
+
+
+def converges_faster(result: dict) -> str | None:
+    """BatchNorm's answer read from the two validation-accuracy curves: "yes" when the model with
+    BatchNorm reaches the level in fewer epochs (or alone reaches it), "no" in the opposite case,
+    "same" on equal epochs; None when neither reaches it. The level is ``relative_level`` × the
+    better model's best validation accuracy, or the absolute ``val_accuracy_threshold``."""
+    with_bn, without_bn = result["val_accuracy_curve"], result["without_bn_val_accuracy_curve"]
+    relative = result.get("relative_level")
+    level = relative * max(max(with_bn), max(without_bn)) if relative else result["val_accuracy_threshold"]
+    first = [next((epoch for epoch, v in enumerate(curve, 1) if v >= level), None) for curve in (with_bn, without_bn)]
+    if first == [None, None]:
+        return None
+    if first[1] is None or (first[0] is not None and first[0] < first[1]):
+        return "yes"
+    return "same" if first[0] == first[1] else "no"
 
 
 @dataclass(frozen=True)
 class Check:
     key: str  # a figure of the result; "*" matches several
     op: str  # one of _OPERATORS
-    value: object  # a number, a word, a tuple (for "in"), or "@other_key"
+    value: object  # a number, a word, a tuple (for "in"), "@other_key", or a Rule
     datasets: tuple[str, ...] | None = None  # None: every dataset
 
     def text(self) -> str:
         value = self.value
-        if isinstance(value, str) and value.startswith("@"):
+        if isinstance(value, Rule):
+            value = value.text
+        elif isinstance(value, str) and value.startswith("@"):
             value = value[1:]
         elif isinstance(value, tuple):
             value = "{" + ", ".join(map(str, value)) + "}"
@@ -53,6 +93,8 @@ class Check:
 class Target:
     checks: tuple[Check, ...]
     shows: str  # one line: the point of the exercise that the checks stand for
+    # (key, experiment): the result's figures under ``key`` must meet that experiment's target
+    parts: tuple[tuple[str, str], ...] = ()
 
 
 TARGETS: dict[str, Target] = {
@@ -62,19 +104,31 @@ TARGETS: dict[str, Target] = {
     "tp1.batching": Target((Check("mini_batch_32_val_loss_at_budget", "<", "@full_batch_gd_val_loss_at_budget"),
                             Check("mini_batch_128_val_loss_at_budget", "<", "@full_batch_gd_val_loss_at_budget")),
                            "in the same training time, mini-batches reach a lower loss than full-batch GD"),
-    "tp2": Target((Check("gap_change", "<", 0.0),
-                   Check("diagnosis", "==", "high variance", SMALL_DIGITS),
-                   Check("regularized_diagnosis", "!=", "high variance", SMALL_DIGITS),
-                   Check("optimizer_ranking", "!=", ""),
-                   Check("batchnorm_converges_faster", "in", ("yes", "no", "same"))),
-                  "regularisation narrows the train-validation gap; optimisers ranked; BatchNorm answered"),
-    "tp2.diagnose": Target((Check("verdict", "==", "high variance", SMALL_DIGITS),),
+    # A model that did not learn (labels shuffled, a learning rate of 0) answers no question: every
+    # exercise's model is far above chance (0.10) on the digits; its answer is then checked.
+    "tp2.diagnose": Target((Check("verdict", "==", "high variance", SMALL_DIGITS),
+                            Check("test_accuracy", ">=", 0.80, DIGITS)),
                            "the unregularised network overfits a small training set"),
-    "tp2.regularize": Target((Check("gap_change", "<", 0.0),),
-                             "L2 + Dropout narrow the train-validation gap"),
-    "tp2.optimizers": Target((Check("optimizer_ranking", "!=", ""),), "the optimisers ranked by test accuracy"),
-    "tp2.batchnorm": Target((Check("converges_faster", "in", ("yes", "no", "same")),),
-                            "BatchNorm's effect on convergence speed gets a verdict"),
+    "tp2.regularize": Target((Check("gap_change", "<", 0.0),
+                              Check("baseline_verdict", "==", "high variance", SMALL_DIGITS),
+                              Check("test_accuracy", ">=", 0.80, DIGITS)),
+                             "L2 + Dropout narrow the train-validation gap of the overfitting network"),
+    # At the quick budget (50 steps on 600 digits) SGD + momentum lags Adam by 3 to 5 points; on the 54,000
+    # MNIST images the three end within a point of each other (0.974 to 0.983), so only the order is checked.
+    "tp2.optimizers": Target((Check("ranking", "==", Rule("the optimisers by test accuracy", ranked_by_test_accuracy)),
+                              Check("adam_test_accuracy", ">", "@sgd_momentum_test_accuracy", SMALL_DIGITS),
+                              Check("adam_test_accuracy", ">=", 0.80, DIGITS)),
+                             "the optimisers ranked by their test accuracy; Adam ahead of SGD at a small budget"),
+    "tp2.batchnorm": Target((Check("converges_faster", "==", Rule("the rule on the two validation curves",
+                                                                  converges_faster)),
+                             Check("val_accuracy_curve", "!=", "@without_bn_val_accuracy_curve"),
+                             Check("best_val_accuracy", ">=", 0.80, DIGITS),
+                             Check("without_bn_best_val_accuracy", ">=", 0.80, DIGITS)),
+                            "BatchNorm changes the training, and its convergence verdict follows from the curves"),
+    "tp2": Target((), "each exercise's target on its own figures: overfitting found and narrowed, optimisers "
+                      "ranked, BatchNorm answered",
+                  parts=(("diagnose", "tp2.diagnose"), ("regularize", "tp2.regularize"),
+                         ("optimizers", "tp2.optimizers"), ("batchnorm", "tp2.batchnorm"))),
     "tp3": Target((Check("cnn_test_accuracy", ">=", 0.80, ("shapes",)),
                    Check("resnet_test_accuracy", ">=", 0.80, ("shapes",)),
                    Check("style_loss_drop", ">=", 0.50),
@@ -91,9 +145,11 @@ TARGETS: dict[str, Target] = {
                        "the U-Net segments the discs (soft Dice on validation images)"),
     "tp4.conv3d": Target((Check("test_accuracy", ">=", 0.80),),
                          "the 3D network tells a sphere from a cube of the same volume, on held-out volumes"),
-    "tp4.memory": Target((Check("measured_peak_mb_smallest", ">", 0.0),
-                          Check("measured_peak_mb_largest", ">", "@measured_peak_mb_smallest")),
-                         "the measured memory of a 3D convolution grows with the volume"),
+    # Training keeps every layer's output for the backward pass: a measurement that sees less than
+    # those activations, or less growth than theirs, measured something else (an allocator's reuse).
+    "tp4.memory": Target((Check("measured_peak_mb_smallest", ">=", "@activation_mb_smallest"),
+                          Check("measured_growth_mb", ">=", "@activation_growth_mb")),
+                         "the measured memory of a 3D convolution holds its activations and grows with the volume"),
     "tp5.attention": Target((Check("test_accuracy", ">=", 0.95), Check("focus_top1", ">=", 0.90)),
                             "the classifier is right and attends to the token that decides"),
     "tp5.seq2seq": Target((Check("mase_seasonal", "<", 1.0, ("synthetic",)),),
@@ -110,15 +166,25 @@ def _figures(check: Check, result: dict) -> dict:
     return {k: v for k, v in result.items() if fnmatch.fnmatchcase(k, check.key) and k != reference}
 
 
-def _holds(check: Check, figure, result: dict) -> bool:
-    value = result.get(check.value[1:]) if isinstance(check.value, str) and check.value.startswith("@") \
-        else check.value
-    if figure is None or value is None:
+def _reference(check: Check, result: dict):
+    """What the figure is compared with: the number or word, the other figure, or the recomputed value."""
+    if isinstance(check.value, Rule):
+        try:
+            return check.value.compute(result)
+        except (KeyError, TypeError, ValueError, IndexError):  # the figures it needs are missing or malformed
+            return None
+    if isinstance(check.value, str) and check.value.startswith("@"):
+        return result.get(check.value[1:])
+    return check.value
+
+
+def _holds(check: Check, figure, reference) -> bool:
+    if figure is None or reference is None:
         return False
     if isinstance(figure, float) and not math.isfinite(figure):
         return False
     try:
-        return bool(_OPERATORS[check.op][0](figure, value))
+        return bool(_OPERATORS[check.op][0](figure, reference))
     except TypeError:
         return False
 
@@ -127,18 +193,26 @@ def judge(experiment: str, result: dict) -> dict:
     """``{"target": ..., "target_met": True/False}`` for ``result``; ``target_met`` is None when the
     experiment has no target, or none of its checks applies to the result's dataset."""
     target = TARGETS.get(experiment)
-    checks = [c for c in target.checks if c.applies(result.get("dataset"))] if target else []
-    if not checks:
+    if target is None:
         return {"target": None, "target_met": None}
-    measured, met = {}, True
-    for check in checks:
-        figures = _figures(check, result)
-        met = met and bool(figures) and all(_holds(check, v, result) for v in figures.values())
-        measured.update(figures)
-        if isinstance(check.value, str) and check.value.startswith("@"):
-            measured[check.value[1:]] = result.get(check.value[1:])
-    return {"target": {"checks": "; ".join(c.text() for c in checks), "shows": target.shows,
-                       "measured": measured}, "target_met": met}
+    dataset = result.get("dataset")
+    groups = [("", target.checks, result)] + [
+        (f"{key}.", TARGETS[part].checks, {**(result.get(key) or {}), "dataset": dataset})
+        for key, part in target.parts]
+    texts, measured, met = [], {}, True
+    for prefix, checks, figures_of in groups:
+        for check in (c for c in checks if c.applies(dataset)):
+            figures, reference = _figures(check, figures_of), _reference(check, figures_of)
+            met = met and bool(figures) and all(_holds(check, v, reference) for v in figures.values())
+            texts.append(prefix + check.text())
+            measured.update({prefix + k: v for k, v in figures.items()})
+            if isinstance(check.value, Rule):
+                measured[f"{prefix}{check.key} by the rule"] = reference
+            elif isinstance(check.value, str) and check.value.startswith("@"):
+                measured[prefix + check.value[1:]] = reference
+    if not texts:
+        return {"target": None, "target_met": None}
+    return {"target": {"checks": "; ".join(texts), "shows": target.shows, "measured": measured}, "target_met": met}
 
 
 def summary(verdict: dict) -> str:

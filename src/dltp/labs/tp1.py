@@ -22,7 +22,7 @@ from dltp.models.dense import build_dense
 
 EXPERIMENT = "tp1-mnist-dense"
 MODEL_NAME = "mnist-dense"
-# Quick: a fifth of MNIST (all of the 1,797 digits offline); 3 epochs (dltp.registry): a curve with 3 points.
+# Quick: a fifth of MNIST (offline: all 4,000 training digits of mnist_5k), the recipe's epochs (dltp.registry).
 QUICK_SUBSET = (12_000, 2_000)
 # Bins of the per-image mean pixel value (0-255) used by drift monitoring.
 MEAN_PIXEL_EDGES = np.linspace(0.0, 255.0, 52)

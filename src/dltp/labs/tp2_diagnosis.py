@@ -144,7 +144,11 @@ def _batchnorm(rows: dict[str, dict], thresholds: Thresholds) -> dict:
     else:
         faster = "same"
     return {**_figures(with_bn), "criterion": criterion, "val_accuracy_level": level,
+            "relative_level": None if thresholds.absolute else RELATIVE_LEVEL,
             "epochs_to_level": epochs_with, "without_bn_epochs_to_level": epochs_without,
+            # the curves the answer is read from, so that the target can read it again (dltp.labs.targets)
+            "val_accuracy_curve": list(with_bn["history"]["val_accuracy"]),
+            "without_bn_val_accuracy_curve": list(without_bn["history"]["val_accuracy"]),
             "best_val_accuracy": max(with_bn["history"]["val_accuracy"]),
             "without_bn_best_val_accuracy": max(without_bn["history"]["val_accuracy"]),
             "without_bn_epochs_to_threshold": without_bn["epochs_to_threshold"],

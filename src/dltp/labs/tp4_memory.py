@@ -4,12 +4,16 @@ For every input side (32³, 64³, 96³, 128³) and batch size, two figures side 
 
 * **from the shapes**: every layer's output tensor (the activations kept for the backward pass)
   and every layer's parameters, in float32 bytes — arithmetic on the model's shapes;
-* **measured**: the peak resident memory of one forward + backward pass (``train_on_batch`` with
-  plain SGD, so the optimizer adds no state), in a *fresh process per configuration*. The child
-  resets the kernel's high-water mark (``/proc/self/clear_refs``) right before the pass and reads
-  ``VmHWM`` after it; the figure is that peak minus the resident size just before the pass. A
-  first (warm-up) pass is measured too, since it also holds one-off allocations (graph tracing
-  under jax/tensorflow); the table reports the second, steady-state pass.
+* **measured**: the peak resident memory of training, in a *fresh process per configuration*:
+  two forward + backward passes (``train_on_batch`` with plain SGD, so the optimizer adds no
+  state). Before each pass the child resets the kernel's high-water mark (``/proc/self/clear_refs``);
+  after it, it reads ``VmHWM``. The figure is the second (steady-state) pass's peak above the
+  resident size *before the first pass*, with the model built and the batch in memory. Measured
+  from there, what the first pass allocated and the process kept for the second counts (the
+  buffers of TensorFlow's oneDNN kernels, the C allocator's free memory under torch and jax): a
+  peak taken above the size just before the second pass misses it, and under tensorflow sees
+  almost nothing. The first pass's peak is reported too; it also holds one-off costs (tracing,
+  compiling) under jax and tensorflow.
 
 Run as ``dltp run tp4.memory``; the child is ``python -m dltp.labs.tp4_memory --child SIDE BATCH``.
 """
@@ -74,15 +78,18 @@ def _reset_peak() -> bool:
         return False
 
 
-def _measured_pass(step) -> tuple[float, str]:
-    """MB above the resident size before ``step()`` at its peak; and the method used."""
+def _measured_pass(step, baseline_kb: int) -> tuple[float, str]:
+    """MB above ``baseline_kb`` (the resident size before training) at the peak of ``step()``; and the
+    method used."""
     if _reset_peak() and _status_kb("VmHWM") is not None:
-        before = _status_kb("VmRSS")
         step()
-        return (_status_kb("VmHWM") - before) / 1024, "VmHWM after clear_refs"
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    step()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024, "ru_maxrss difference (lower bound)"
+        return (_status_kb("VmHWM") - baseline_kb) / 1024, "VmHWM after clear_refs"
+    step()  # no reset: the peak of the process so far, an upper bound of this pass's
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline_kb) / 1024, "ru_maxrss (upper bound)"
+
+
+def _resident_kb() -> int:
+    return _status_kb("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def child(side: int, batch: int) -> dict:
@@ -100,8 +107,9 @@ def child(side: int, batch: int) -> dict:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(batch, side, side, side, 1)).astype("float32")
     y = (np.arange(batch) % 2).astype("float32")[:, None]
-    first, method = _measured_pass(lambda: model.train_on_batch(x, y))
-    steady, _ = _measured_pass(lambda: model.train_on_batch(x, y))
+    baseline = _resident_kb()
+    first, method = _measured_pass(lambda: model.train_on_batch(x, y), baseline)
+    steady, _ = _measured_pass(lambda: model.train_on_batch(x, y), baseline)
     return {"side": side, "batch": batch, "first_pass_mb": first, "peak_mb": steady, "method": method,
             "rss_after_mb": (_status_kb("VmRSS") or 0) / 1024, "backend": keras.backend.backend()}
 
@@ -180,13 +188,20 @@ def run(cfg) -> dict:
                           "memory_study.json")
         tracking.log_text(markdown(rows, layers, designs), "memory_study.md")
         tracking.log_figure(figure(rows), "memory_study.png")
-        peaks = [r["measured_peak_mb"] for r in rows if r["measured_peak_mb"] is not None]
-        smallest = min(rows, key=lambda r: (r["side"] ** 3 * r["batch"]))
-        largest = max(rows, key=lambda r: (r["side"] ** 3 * r["batch"]))
-        return result("tp4.memory", active.info.run_id, data,
-                      measured_peak_mb_smallest=smallest["measured_peak_mb"] if peaks else None,
-                      measured_peak_mb_largest=largest["measured_peak_mb"] if peaks else None,
-                      rows=rows, alternatives=designs)
+        return result("tp4.memory", active.info.run_id, data, **extremes(rows), rows=rows, alternatives=designs)
+
+
+def extremes(rows: list[dict]) -> dict:
+    """The smallest and the largest configuration (voxels × batch), measured and from the shapes, and
+    how much each figure grows from one to the other: training must hold at least the activations
+    it keeps for the backward pass, so the measured growth is at least theirs."""
+    smallest = min(rows, key=lambda r: r["side"] ** 3 * r["batch"])
+    largest = max(rows, key=lambda r: r["side"] ** 3 * r["batch"])
+    measured = (smallest["measured_peak_mb"], largest["measured_peak_mb"])
+    return {"measured_peak_mb_smallest": measured[0], "measured_peak_mb_largest": measured[1],
+            "activation_mb_smallest": smallest["activation_mb"], "activation_mb_largest": largest["activation_mb"],
+            "measured_growth_mb": None if None in measured else measured[1] - measured[0],
+            "activation_growth_mb": largest["activation_mb"] - smallest["activation_mb"]}
 
 
 def markdown(rows, layers, designs) -> str:
