@@ -29,12 +29,13 @@ def json_values(obj) -> list[float]:
 
 def unmatched(tex: str, results) -> tuple[list[str], list[str]]:
     """(every number written in the paper, those that are not a value of ``results`` as written:
-    the same decimals, or a fraction written as a percentage)."""
+    the same decimals, or a fraction written as a percentage, either without its sign)."""
     values = json_values(results)
     written = numbers(tex)
     missing = []
     for token in written:
         decimals = len(token.split(".")[1]) if "." in token else 0
-        if not any(f"{v:.{decimals}f}" == token or f"{100 * v:.{decimals}f}" == token for v in values):
+        # A signed difference is written with its sign apart ($-2.1$): the digits are its magnitude.
+        if not any(f"{abs(v):.{decimals}f}" == token or f"{abs(100 * v):.{decimals}f}" == token for v in values):
             missing.append(token)
     return written, missing

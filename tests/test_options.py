@@ -29,6 +29,7 @@ def test_value_is_the_user_value_then_the_experiment_default_then_the_option_def
         "epochs") == 3
     assert RunConfig(epochs=7, experiment="tp1").value("epochs") == 7
     assert RunConfig(quick=True).value("sequences") == 120 and RunConfig().value("sequences") == 600
+    assert RunConfig(quick=True).value("depths") == [1, 4] and RunConfig().value("depths") == [1, 4, 40]
     assert RunConfig().value("season") is None
     filters = RunConfig(experiment="tp4.unet").value("filters")
     assert filters == [8, 16, 32] and isinstance(filters, list)
@@ -105,3 +106,36 @@ def test_help_shows_a_quick_default_whose_full_one_is_unset():
     assert registry.help_text("train_images").endswith("all if not given (--quick 1000)")
     assert registry.help_text("object_radius").endswith("(default 0.08 0.3, --quick 0.15 0.4)")
     assert "tp1.batching: 0.05" in registry.help_text("learning_rate")
+
+
+RESEARCH = ("sequences", "test_sequences", "seeds", "depths", "rollout_epochs", "ae_epochs", "ae_frames",
+            "reader_epochs", "reader_frames", "baseline_epochs", "baseline_windows", "resamples", "learning_rate",
+            "results_dir")
+
+
+def test_every_research_setting_is_declared_once_and_read_by_the_study():
+    from dltp.research.experiment import settings
+
+    assert set(registry.get("tp5.research").options) == set(RESEARCH)
+    for quick in (False, True):
+        cfg = RunConfig(quick=quick, experiment="tp5.research")
+        resolved = settings(cfg)
+        assert set(resolved) == set(RESEARCH) | set(registry.COMMON)
+        for name in (*RESEARCH, *registry.COMMON):
+            declared = registry.default(name, "tp5.research", quick)
+            assert resolved[name] == (sorted(declared) if name == "depths" else declared), name
+    full, quick = settings(RunConfig(experiment="tp5.research")), settings(RunConfig(quick=True,
+                                                                                      experiment="tp5.research"))
+    assert full["test_sequences"] >= 1000 and 40 in full["depths"] and len(full["depths"]) >= 3
+    assert quick["sequences"] < full["sequences"] and quick["seeds"] == 1
+    given = settings(RunConfig(options={"depths": [40, 1, 4], "seeds": 3}, experiment="tp5.research"))
+    assert given["depths"] == [1, 4, 40] and given["seeds"] == 3
+
+
+def test_research_help_prints_every_default(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "tp5.research", "--help"])
+    out = "".join(capsys.readouterr().out.split())  # argparse wraps lines, even inside a path
+    for name in RESEARCH:
+        shown = registry.help_text(name).replace("%%", "%")
+        assert registry.OPTIONS[name].flag in out and "".join(shown.split()) in out, name

@@ -243,25 +243,44 @@ EXPERIMENTS.extend([
                          "batch_size": 64}),
 ])
 
-# TP5 research challenge: latent video prediction (recurrent vs Transformer vs external memory).
+# TP5 research challenge: latent video prediction on Moving MNIST (dltp.research). Every setting
+# of the study, with its --quick value: the quick budget still trains every model and shows the
+# instrument reading digits, with fewer sequences and epochs, one seed and no full-horizon depth.
 OPTIONS.update({
     "sequences": Option("--sequences", int, "tp5.research: training sequences", default=600, quick=120),
-    "test_sequences": Option("--test-sequences", int, "tp5.research: test sequences, each protocol",
-                             default=200, quick=40),
-    "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on", default=3, quick=1),
-    "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs", default=6, quick=3),
-    # rollout_steps passes through the model's own predictions (research.models.build_rollout_trainer).
-    "rollout_steps": Option("--rollout-steps", int, "tp5.research: passes through the model's own predictions "
-                            "in the rollout-training regime", default=4),
+    "test_sequences": Option("--test-sequences", int, "tp5.research: held-out test sequences (both protocols)",
+                             default=1000, quick=200),
+    "seeds": Option("--seeds", int, "tp5.research: predictor seeds, from --seed on", default=2, quick=1),
+    # Rollout depth k: the fine-tuning epochs unroll k passes through the model's own predictions
+    # (research.models.build_rollout_trainer); k = 1 is teacher forcing, 40 the whole test horizon.
+    "depths": Option("--depths", int, "tp5.research: rollout depths of the fine-tuning, e.g. --depths 1 4 40",
+                     nargs="+", default=(1, 4, 40), quick=(1, 4)),
+    "rollout_epochs": Option("--rollout-epochs", int, "tp5.research: fine-tuning epochs at each rollout depth",
+                             default=1),
+    "ae_epochs": Option("--ae-epochs", int, "tp5.research: frame autoencoder epochs", default=3),
+    "ae_frames": Option("--ae-frames", int, "tp5.research: frames of each training sequence the autoencoder "
+                        "trains on", default=20, quick=10),
+    "reader_epochs": Option("--reader-epochs", int, "tp5.research: identity instrument epochs", default=3,
+                            quick=2),
+    "reader_frames": Option("--reader-frames", int, "tp5.research: frames of each training sequence whose "
+                            "digit crops the identity instrument trains on", default=20, quick=10),
+    "baseline_epochs": Option("--baseline-epochs", int, "tp5.research: pixel-space baseline epochs", default=4,
+                              quick=2),
+    "baseline_windows": Option("--baseline-windows", int, "tp5.research: 10 → 10 windows of each training "
+                               "sequence the pixel-space baseline trains on", default=8, quick=6),
+    "resamples": Option("--resamples", int, "tp5.research: bootstrap resamples of every interval", default=2000,
+                        quick=500),
     "results_dir": Option("--results-dir", str, "tp5.research: where results.json goes",
                           default="dltp-results/research"),
 })
 EXPERIMENTS.append(
-    Experiment("tp5.research", "tp5", "Latent video prediction on moving digits: GRU vs TAP-T vs TAP-M, "
-               "teacher forcing vs rollout training, 3 seeds, ablations, the standard Moving MNIST protocol; "
-               "results.json for `dltp paper`", "dltp.research.experiment:run",
-               ("sequences", "test_sequences", "seeds", "ae_epochs", "rollout_steps", "results_dir"),
-               defaults={"epochs": Default(12, quick=5), "batch_size": 32}))
+    Experiment("tp5.research", "tp5", "Latent video prediction on Moving MNIST: GRU vs TAP-T vs TAP-M, "
+               "teacher forcing vs rollout training at several depths, an identity instrument, a pixel-space "
+               "baseline, 95 % intervals; results.json for `dltp paper`", "dltp.research.experiment:run",
+               ("sequences", "test_sequences", "seeds", "depths", "rollout_epochs", "ae_epochs", "ae_frames",
+                "reader_epochs", "reader_frames", "baseline_epochs", "baseline_windows", "resamples",
+                "learning_rate", "results_dir"),
+               defaults={"epochs": Default(8, quick=4), "batch_size": 32}))
 
 
 def _load(target: str) -> Callable:

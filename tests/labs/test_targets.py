@@ -65,10 +65,12 @@ def test_checks_for_other_data_do_not_apply():
 
 
 def test_references_to_other_figures_and_wildcards():
-    good = {"dataset": "moving_digits", "copy_last_mse_last20": 0.05, "gru_mse_last20": 0.03,
-            "tap_t_mse_last20": 0.04}
+    good = {"dataset": "mnist_5k", "copy_last_mse_last20": 300.0, "predictor_tap_k1_mse_last20": 170.0,
+            "predictor_tap_t_k40_mse_last20": 180.0, "instrument_true_identity50": 0.9,
+            "instrument_threshold": 0.13, "autoencoder_standard_mse": 20.0, "baseline_standard_mse": 140.0}
     assert targets.judge("tp5.research", good)["target_met"] is True
-    assert targets.judge("tp5.research", {**good, "tap_m_mse_last20": 0.06})["target_met"] is False
+    assert targets.judge("tp5.research", {**good, "predictor_tap_m_k4_mse_last20": 310.0})["target_met"] is False
+    assert targets.judge("tp5.research", {**good, "instrument_true_identity50": 0.12})["target_met"] is False
     assert targets.judge("tp5.research", {"dataset": "x", "copy_last_mse_last20": 0.05})["target_met"] is False
     undecided = tp2_figures(batchnorm__converges_faster="undetermined (neither reached the threshold)",
                             batchnorm__relative_level=None, batchnorm__val_accuracy_threshold=0.99)
@@ -163,16 +165,21 @@ def test_report_takes_the_verdict_from_the_parent_when_children_share_the_experi
     with tracking.run("tp5-research", dltp_id="tp5.research", seed=1) as parent:
         with tracking.run("tp5-research", dltp_id="tp5.research", seed=1, parent_run_id=parent.info.run_id):
             tracking.log_metrics({"mse_last20": 0.03})
-    record = result("tp5.research", parent.info.run_id, Digits(), copy_last_mse_last20=0.05, gru_mse_last20=0.06)
+    record = result("tp5.research", parent.info.run_id, Digits(), copy_last_mse_last20=300.0,
+                    predictor_tap_k1_mse_last20=310.0, instrument_true_identity50=0.9, instrument_threshold=0.13,
+                    autoencoder_standard_mse=20.0, baseline_standard_mse=140.0)
     assert record["target_met"] is False  # one predictor above copy-last: the lab did not make its point
     md = report.build(tmp_path / "r").with_name("report.md").read_text()
-    assert "Target: **NOT met** — *_mse_last20 < copy_last_mse_last20" in md
+    assert ("Target: **NOT met** — instrument_true_identity50 > instrument_threshold; "
+            "predictor_*_mse_last20 < copy_last_mse_last20") in md
 
 
 def test_a_run_of_several_experiments_counts_the_targets_met(capsys, mlflow_store, monkeypatch):
     figures = {"tp5.attention": {"test_accuracy": 1.0, "focus_top1": 0.99},
                "tp5.seq2seq": {"mase_seasonal": 1.2},  # worse than the seasonal-naive forecast
-               "tp5.research": {"copy_last_mse_last20": 0.05, "gru_mse_last20": 0.03}}
+               "tp5.research": {"copy_last_mse_last20": 300.0, "predictor_tap_k1_mse_last20": 170.0,
+                                "instrument_true_identity50": 0.9, "instrument_threshold": 0.13,
+                                "autoencoder_standard_mse": 20.0, "baseline_standard_mse": 140.0}}
 
     class Synthetic(Digits):
         name = "synthetic"

@@ -154,8 +154,13 @@ TARGETS: dict[str, Target] = {
                             "the classifier is right and attends to the token that decides"),
     "tp5.seq2seq": Target((Check("mase_seasonal", "<", 1.0, ("synthetic",)),),
                           "the forecaster beats the seasonal-naive forecast"),
-    "tp5.research": Target((Check("*_mse_last20", "<", "@copy_last_mse_last20"),),
-                           "every predictor beats copying the last frame over the last 20 frames"),
+    # A study that measures: its instrument reads digits clearly above chance on true frames, every
+    # predictor beats copying the last frame, and the autoencoder's floor lies below the baseline.
+    "tp5.research": Target((Check("instrument_true_identity50", ">", "@instrument_threshold"),
+                            Check("predictor_*_mse_last20", "<", "@copy_last_mse_last20"),
+                            Check("autoencoder_standard_mse", "<", "@baseline_standard_mse")),
+                           "the identity instrument reads digits; every predictor beats copying the last frame; "
+                           "the autoencoder's floor is below the pixel baseline"),
 }
 
 

@@ -1,24 +1,18 @@
-"""`dltp run tp5.research`: the latent video prediction experiment, run and tracked.
+"""`dltp run tp5.research`: latent video prediction on Moving MNIST, run and tracked.
 
-1. Moving digits (50 frames of 64×64, one or two digits): train sequences from the dataset's
-   training digits, test sequences from its test digits; a second test set of two-digit sequences
-   for the standard Moving MNIST protocol (10 given → 10 predicted).
-2. A frame autoencoder (64 latent numbers per frame) and a digit classifier, trained once per run
-   on real training frames.
-3. Latent predictors — the recurrent TAP baseline, TAP-T with 1/2/4 layers, TAP-M with memories
-   of 10/25/all latents — trained for every seed in two regimes: teacher forcing, and rollout
-   training (``--rollout-steps`` passes through the model's own predictions,
-   models.build_rollout_trainer) for the three main predictors; then rolled out for 40 frames from
-   10 given ones, and for 10 from 10 on the standard protocol, and decoded.
-4. Per-frame MSE, MSE over the last 20 frames, object consistency at frame 50, the standard
-   protocol's MSE/MAE per frame and SSIM, and costs; copy-last-frame and the autoencoder's error on
-   true latents as reference lines. One MLflow parent run, one child run per model, regime and
-   seed; everything lands in ``results.json`` (local file and artifact), which `dltp paper` reads.
-
-The story reads top to bottom below; its pieces live beside it: ``study`` (what is compared),
-``data`` (the sequences), ``models`` (the builders), ``fitting`` (training), ``latents`` (frames to
-latents and back, the rollout), ``scoring`` (the metrics) and ``results`` (results.json, the
-figures, the headline metrics).
+1. Moving MNIST (data): two digits per 64×64 sequence of 50 frames; training sequences from the
+   dataset's training digits, test sequences from its test digits only.
+2. The frame models, trained once per run on training sequences: a frame autoencoder with a
+   spatial latent, and the identity instrument (a digit classifier of 28×28 crops), whose validity
+   is measured: on true frames, on the autoencoder's reconstructions, against chance and against a
+   frame-blind constant guess.
+3. References: copy-last-frame, the autoencoder on true frames (the floor of every latent
+   predictor), and a pixel-space baseline from the literature (SimVP-style) trained on the same
+   sequences.
+4. Latent predictors (TAP, TAP-T, TAP-M) for every seed: teacher forcing, then fine-tuning epochs
+   at each rollout depth k (k = 1 is teacher forcing again); rolled out from 10 given frames to 50.
+5. Scores per test sequence; means over seeds; 95 % intervals for every comparison the paper makes;
+   ``results.json`` for `dltp paper`. One MLflow parent run, a child run per model and seed.
 """
 
 from __future__ import annotations
@@ -28,245 +22,282 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from dltp import tracking
+from dltp import registry, tracking
 from dltp.config import RunConfig
 from dltp.data import load_images
 from dltp.errors import DltpError
 from dltp.labs.common import result
 from dltp.research import data as mdata
-from dltp.research import protocol
-from dltp.research.fitting import fit_frame_models, fit_predictor
-from dltp.research.latents import as_float, decode, encode, to_uint8
+from dltp.research import fitting, protocol, scoring
+from dltp.research.latents import as_float, decode, encode, predict, rollout, to_uint8
+from dltp.research.facts import STANDARD_ERRORS, validity_threshold
 from dltp.research.results import headline_metrics, run_device, save_results
-from dltp.research.scoring import Benchmark, aggregate, copy_last_frame, frame_mse, log_curve, score_predictor
-from dltp.research.study import (DLTP_ID, EXPERIMENT, FRAMES, GIVEN, LAST, LATENT, MAIN, PREDICTED, REGIMES, SIZE,
-                                 TAP_T_WINDOW, VARIANTS, architecture, child_run)
+from dltp.research.study import (DLTP_ID, EXPERIMENT, FRAMES, GIVEN, LAST, PREDICTED, SIZE, STANDARD, VARIANTS,
+                                 architecture, child_run, model_id)
+
+EXAMPLES = 2  # test sequences whose rollouts are kept for the figures
 
 
 def settings(cfg: RunConfig) -> dict:
-    """The budget: the default configuration (35 min recorded on 2 shared CPU cores with jax at load
-    7, bench/results/labs/tp5_research.json) or --quick (the three main predictors, one seed, both
-    regimes: a quick run that still ranks them against copy-last-frame)."""
-    run_settings = {
-        "train_sequences": cfg.value("sequences"),
-        "test_sequences": cfg.value("test_sequences"),
-        "seeds": cfg.value("seeds"),
-        "predictor_epochs": cfg.value("epochs"),
-        "batch_size": cfg.value("batch_size"),
-        "ae_epochs": cfg.value("ae_epochs"),
-        "ae_frames_per_sequence": 6 if not cfg.quick else 8,
-        "classifier_epochs": 3 if not cfg.quick else 2,
-        "classifier_frames_per_sequence": 4 if not cfg.quick else 6,
-        # --quick trains the three main predictors only (the ablations need the full budget).
-        "variants": list(VARIANTS) if not cfg.quick else list(MAIN),
-        "digit_size": mdata.DIGIT, "architecture": architecture(),
-        "frames": FRAMES, "given": GIVEN, "predicted": PREDICTED, "last": LAST, "size": SIZE,
-        "latent_dim": LATENT, "tap_t_window": TAP_T_WINDOW, "learning_rate": 1e-3, "quick": cfg.quick,
-        "base_seed": cfg.seed,
-        "rollout_steps": cfg.value("rollout_steps"),
-        "regimes": list(REGIMES),
-        "standard_given": protocol.GIVEN, "standard_predicted": protocol.PREDICTED,
-        "standard_test_sequences": cfg.value("test_sequences"),
-    }
-    flags = {"train_sequences": "--sequences", "test_sequences": "--test-sequences", "seeds": "--seeds",
-             "predictor_epochs": "--epochs", "batch_size": "--batch-size", "ae_epochs": "--ae-epochs"}
-    for key, flag in flags.items():  # the message names the flag the user typed
-        if run_settings[key] < 1:
-            raise DltpError(f"{flag} must be at least 1")
-    if not 2 <= run_settings["rollout_steps"] <= PREDICTED:
-        raise DltpError(f"--rollout-steps must be between 2 and {PREDICTED} (1 would be teacher forcing again)")
-    if run_settings["train_sequences"] < 4:
-        raise DltpError("--sequences must be at least 4 (one tenth is kept for validation)")
-    return run_settings
+    """Every option of the study as this run resolves it (declared once in dltp.registry), checked."""
+    names = (*registry.COMMON, *registry.get(DLTP_ID).options)
+    values = {name: cfg.value(name) for name in names}
+    for name in names:
+        value = values[name]
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise DltpError(f"{registry.OPTIONS[name].flag if name in registry.OPTIONS else '--' + name} "
+                            "must be at least 1")
+    if values["sequences"] < 10:
+        raise DltpError("--sequences must be at least 10 (one tenth is kept for validation)")
+    depths = values["depths"]
+    if not depths or any(not 1 <= k <= PREDICTED for k in depths) or len(set(depths)) != len(depths):
+        raise DltpError(f"--depths must be distinct rollout depths between 1 and {PREDICTED}, e.g. --depths 1 4 40")
+    values["depths"] = sorted(depths)
+    return values
 
 
 def run(cfg: RunConfig) -> dict:
-    run_settings = settings(cfg)
-    results_dir = Path(cfg.value("results_dir"))
+    s = settings(cfg)
     data = load_images(cfg.dataset, default="mnist")
     if data.image_shape != (28, 28, 1):
-        raise DltpError(f"moving digits need 28×28 grey digits; {data.name} has {data.image_shape}")
+        raise DltpError(f"Moving MNIST needs 28×28 grey digits; {data.name} has {data.image_shape}")
     keras.utils.set_random_seed(cfg.seed)
-    train, test, standard = _sequences(data, run_settings, cfg.seed)
-    with tracking.run(EXPERIMENT, dltp_id=DLTP_ID, run_name="tp5-research", params=dict(run_settings), data=data,
-                      seed=cfg.seed) as parent:
+    train = mdata.moving_mnist(data.x_train, data.y_train, s["sequences"], frames=FRAMES, size=SIZE, seed=cfg.seed)
+    test = mdata.moving_mnist(data.x_test, data.y_test, s["test_sequences"], frames=FRAMES, size=SIZE,
+                              seed=cfg.seed + 10_000)
+    with tracking.run(EXPERIMENT, dltp_id=DLTP_ID, run_name="tp5-research", data=data, seed=cfg.seed,
+                      params={k: v for k, v in s.items() if k != "results_dir"}) as parent:
         parent_id = parent.info.run_id
         with tracking.Timer() as timer:
-            results, examples = _experiment(parent_id, run_settings, data, train, test, standard)
-        results["wall_seconds"] = timer.seconds
-        results["parent_run_id"] = parent_id
-        path = save_results(results, examples, results_dir)
+            results, examples, per_sequence = _experiment(parent_id, s, cfg.seed, data, train, test)
+        results.update(wall_seconds=timer.seconds, parent_run_id=parent_id)
+        path = save_results(results, examples, per_sequence, Path(s["results_dir"]))
         headline = headline_metrics(results)
-        tracking.log_metrics({**headline, "copy_last_mse_last20": results["copy_last"]["mse_last20"],
-                              "copy_last_consistency": results["copy_last"]["consistency"],
-                              "wall_seconds": results["wall_seconds"]})
+        tracking.log_metrics({**headline, "wall_seconds": timer.seconds})
     print(f"results: {path}; write the paper with `dltp paper --results {path}`")
-    return result(DLTP_ID, parent_id, data, results_json=str(path), seeds=run_settings["seeds"],
-                  rollout_steps=run_settings["rollout_steps"],
-                  copy_last_mse_last20=results["copy_last"]["mse_last20"],
-                  copy_last_consistency=results["copy_last"]["consistency"],
-                  copy_last_standard_mse=results["standard"]["copy_last"]["mse"],
-                  autoencoder_standard_mse=results["standard"]["autoencoder"]["mse"],
+    return result(DLTP_ID, parent_id, data, results_json=str(path), seeds=s["seeds"], depths=s["depths"],
                   wall_seconds=results["wall_seconds"], **headline)
 
 
-def _sequences(data, run_settings: dict, seed: int):
-    """Train sequences from the dataset's training digits, test sequences from its test digits, and
-    the standard protocol's test sequences: always two digits, 10 given + 10 predicted frames."""
-    train = mdata.moving_digits(data.x_train, data.y_train, run_settings["train_sequences"], frames=FRAMES,
-                                size=SIZE, seed=seed)
-    test = mdata.moving_digits(data.x_test, data.y_test, run_settings["test_sequences"], frames=FRAMES, size=SIZE,
-                               seed=seed + 10_000)
-    standard = mdata.moving_digits(data.x_test, data.y_test, run_settings["standard_test_sequences"],
-                                   frames=run_settings["standard_given"] + run_settings["standard_predicted"],
-                                   size=SIZE, min_digits=2, seed=seed + 20_000)
-    return train, test, standard
-
-
-def _experiment(parent_id: str, run_settings: dict, data, train, test, standard) -> tuple[dict, dict]:
-    """The frame models, the copy-last-frame baseline and every predictor, each in child runs of
-    ``parent_id``; returns (the results, the decoded rollouts of two test sequences)."""
-    base_seed = run_settings["base_seed"]
+def _experiment(parent_id: str, s: dict, base_seed: int, data, train, test) -> tuple[dict, dict, dict]:
+    """Every model of the study, each in child runs of ``parent_id``; returns (results.json, the
+    rollouts of the first test sequences, the per-sequence scores)."""
     rng = np.random.default_rng(base_seed)
-    frame_models, train_latents, bench, reconstruction, standard_floor = _frame_models(
-        parent_id, run_settings, data, rng, train, test, standard)
-    copy_last, standard_copy, copy = _copy_last(parent_id, run_settings, bench, test, standard)
-    seeds = [base_seed + k for k in range(run_settings["seeds"])]
-    regimes, rollouts = _predictors(parent_id, run_settings, seeds, train_latents, bench)
-    examples = {"true": test.frames[:2], "copy-last": to_uint8(copy[:2]), **rollouts}
+    seeds = [base_seed + k for k in range(s["seeds"])]
+    scores: dict[str, list[dict]] = {}  # model id -> per-seed per-sequence scores
+    models: dict[str, dict] = {}  # model id -> what results.json says of it besides its scores
+    examples = {"true": test.frames[:EXAMPLES]}
+
+    # --- the frame models and the instrument --------------------------------------------------------
+    frames, bench, instrument = _frame_models(parent_id, s, rng, train, test, scores, models, examples)
+
+    # --- references ----------------------------------------------------------------------------------
+    copy = scoring.copy_last_frame(test.frames)
+    scores["copy-last"] = [scoring.score(bench.test, scoring.frame_chunks(copy))]
+    models["copy-last"] = {"kind": "reference", "label": "copy last frame"}
+    examples["copy-last"] = copy[:EXAMPLES]
+    _log_reference(parent_id, "copy-last", scores["copy-last"][0])
+    _baseline(parent_id, s, rng, train, test, bench, scores, models, examples)
+
+    # --- the latent predictors --------------------------------------------------------------------
+    for variant in VARIANTS:
+        for seed in seeds:
+            _predictor(parent_id, s, variant, seed, frames, bench, scores, models, examples)
+
+    # --- summaries and intervals ------------------------------------------------------------------
+    for key, per_seed in scores.items():
+        models[key].update(scoring.summary(per_seed))
+        if "runs" in models[key]:  # the costs, averaged over seeds
+            runs = models[key]["runs"]
+            models[key]["cost"] = {k: sum(r[k] for r in runs) / len(runs)
+                                   for k in ("pretrain_seconds", "finetune_seconds", "rollout_ms_per_sequence")}
     results = {
-        "experiment": DLTP_ID,
-        "dataset": data.name,
-        "dataset_fallback": data.fallback,
-        "backend": tracking.backend(),
-        "device": run_device(),
-        "settings": run_settings,
+        "experiment": DLTP_ID, "dataset": data.name, "dataset_fallback": data.fallback_from,
+        "dataset_source": data.source, "backend": tracking.backend(), "device": run_device(),
+        "settings": {**s, "frames": FRAMES, "given": GIVEN, "predicted": PREDICTED, "last": LAST, "size": SIZE,
+                     "standard": STANDARD, "first_predicted": GIVEN + 1, "standard_last": GIVEN + STANDARD,
+                     "digits": mdata.DIGITS, "digit_size": mdata.DIGIT, "step_length": mdata.STEP,
+                     "identity_at": list(scoring.IDENTITY_AT), "architecture": architecture()},
         "seeds": seeds,
+        "variants": {v: {k: spec[k] for k in ("label", "short", "kind")} for v, spec in VARIANTS.items()},
         "data": {"train_sequences": len(train), "test_sequences": len(test),
-                 "standard_test_sequences": len(standard),
-                 "train_digit_images": int(len(data.x_train)), "test_digit_images": int(len(data.x_test)),
-                 "two_digit_fraction_test": float((test.n_digits == 2).mean())},
-        "frame_models": frame_models,
-        "copy_last": copy_last,
-        "reconstruction_mse_per_frame": reconstruction.tolist(),
-        "standard": {"copy_last": standard_copy, "autoencoder": standard_floor,
-                     "published": protocol.PUBLISHED,
-                     "published_test_sequences": protocol.PUBLISHED_TEST_SEQUENCES},
-        "regimes": regimes,
-        "main": MAIN,
+                 "train_digit_images": int(len(data.x_train)), "test_digit_images": int(len(data.x_test))},
+        "frame_models": frames.info, "instrument": instrument, "models": models,
+        "comparisons": _comparisons(s, scores, np.random.default_rng(base_seed + 1)),
+        "published": {"models": protocol.PUBLISHED, "epochs": protocol.PUBLISHED_EPOCHS,
+                      "test_sequences": protocol.PUBLISHED_TEST_SEQUENCES},
     }
-    return results, examples
+    per_sequence = {f"{key}/{n}/{metric}": values[metric] for key, runs in scores.items()
+                    for n, values in enumerate(runs) for metric in (*scoring.METRICS, "mse_per_frame")}
+    return results, examples, per_sequence
 
 
-def _frame_models(parent_id: str, run_settings: dict, data, rng, train, test, standard):
-    """The frame autoencoder and the digit classifier, trained once in their own child run; the
-    latents of every frame, standardised with the training latents' statistics; the autoencoder's
-    own error on true latents, a reference line. Returns (results.json's "frame_models", training
-    latents, the benchmark every forecast is scored on, reconstruction MSE per frame, the
-    autoencoder's standard protocol metrics)."""
-    standard_given = run_settings["standard_given"]
-    with child_run(parent_id, "frame-models", data=data, seed=run_settings["base_seed"],
-                   params={"latent_dim": LATENT, "ae_epochs": run_settings["ae_epochs"],
-                           "classifier_epochs": run_settings["classifier_epochs"]}):
-        fitted = fit_frame_models(run_settings, rng, train.frames, train.labels)
+class _Bench:
+    """What a latent forecast is decoded and scored with."""
 
-        # Latents of every frame, standardised with the training statistics.
-        train_latents, test_latents = encode(fitted.encoder, train.frames), encode(fitted.encoder, test.frames)
-        standard_latents = encode(fitted.encoder, standard.frames)
-        latent_mean, latent_std = train_latents.mean(axis=(0, 1)), train_latents.std(axis=(0, 1)) + 1e-6
-        train_z, test_z, standard_z = ((latents - latent_mean) / latent_std
-                                       for latents in (train_latents, test_latents, standard_latents))
-        bench = Benchmark(fitted.decoder, fitted.classifier, latent_mean, latent_std,
-                          test_given=test_z[:, :GIVEN], test_future=as_float(test.frames[:, GIVEN:]),
-                          test_labels=test.labels, standard_given=standard_z[:, :standard_given],
-                          standard_future=as_float(standard.frames[:, standard_given:]))
+    def __init__(self, test: scoring.TestSet, decoder, mean: np.ndarray, std: np.ndarray, given: np.ndarray):
+        self.test, self.decoder, self.mean, self.std, self.given = test, decoder, mean, std, given
 
-        reconstructed = decode(fitted.decoder, test_latents[:, GIVEN:])
-        reconstruction = frame_mse(reconstructed, bench.test_future)
-        standard_floor = protocol.standard_metrics(decode(fitted.decoder, standard_latents[:, standard_given:]),
-                                                   bench.standard_future)
-        fitted.info.update({
-            "reconstruction_mse": float(reconstruction.mean()),
-            "reconstruction_mse_last20": float(reconstruction[-LAST:].mean()),
-            "classifier_accuracy_true_last": bench.consistency(as_float(test.frames[:, -1])),
-            "classifier_accuracy_reconstructed_last": bench.consistency(reconstructed[:, -1]),
-        })
-        tracking.log_metrics({**fitted.info, **{f"standard_{k}": v for k, v in standard_floor.items()}})
-        tracking.log_keras_model(fitted.autoencoder, "autoencoder")
-        tracking.log_keras_model(fitted.classifier, "classifier")
-    return fitted.info, train_z, bench, reconstruction, standard_floor
+    def score_latents(self, standardised: np.ndarray) -> dict:
+        return scoring.score(self.test, scoring.latent_chunks(self.decoder, standardised * self.std + self.mean))
 
 
-def _copy_last(parent_id: str, run_settings: dict, bench: Benchmark, test, standard):
-    """Copying the last given frame, the baseline every predictor must beat, scored in its own child
-    run; returns (its scores, its standard protocol metrics, its forecast frames)."""
-    copy = copy_last_frame(test.frames, GIVEN, PREDICTED)
-    curve = frame_mse(copy, bench.test_future)
-    scores = {"mse_per_frame": curve.tolist(), "mse_last20": float(curve[-LAST:].mean()),
-              "mse_all": float(curve.mean()), "consistency": bench.consistency(copy[:, -1])}
-    standard_copy = protocol.standard_metrics(
-        copy_last_frame(standard.frames, run_settings["standard_given"], run_settings["standard_predicted"]),
-        bench.standard_future)
-    with child_run(parent_id, "copy-last-frame", params={"variant": "copy-last"},
-                   tags={"dltp.variant": "copy-last"}) as child:
-        tracking.log_metrics({**{k: v for k, v in scores.items() if k != "mse_per_frame"},
-                              **{f"standard_{k}": v for k, v in standard_copy.items()}})
-        log_curve(child.info.run_id, curve)
-    return scores, standard_copy, copy
+class _FrameModels:
+    def __init__(self, encoder, decoder, reader, train_z: np.ndarray, info: dict):
+        self.encoder, self.decoder, self.reader, self.train_z, self.info = encoder, decoder, reader, train_z, info
 
 
-def _predictors(parent_id: str, run_settings: dict, seeds: list[int], train_latents: np.ndarray,
-                bench: Benchmark) -> tuple[dict, dict]:
-    """Every predictor in both regimes (the ablations with teacher forcing only), for every seed, each
-    in its own child run; returns (results.json's "regimes", the first seed's rollouts of two test
-    sequences)."""
-    plan = {regime: [v for v in run_settings["variants"] if regime == "teacher_forcing" or v in MAIN]
-            for regime in REGIMES}
-    total, done = sum(len(v) for v in plan.values()) * len(seeds), 0
-    regimes: dict[str, dict] = {}
-    rollouts = {}
-    for regime in REGIMES:
-        regimes[regime] = {}
-        for variant in plan[regime]:
-            runs = []
-            for seed in seeds:
-                done += 1
-                print(f"== [{done}/{total}] {variant} {regime} seed {seed} ==", flush=True)
-                record, frames = _predictor_run(parent_id, run_settings, variant, regime, seed, train_latents,
-                                                bench)
-                runs.append(record)
-                if seed == seeds[0]:
-                    rollouts[variant if regime == "teacher_forcing" else f"{variant}+{regime}"] = to_uint8(frames[:2])
-                print(f"   {variant} {regime} seed {seed}: MSE last {LAST} {record['mse_last20']:.5f}, "
-                      f"consistency {record['consistency']:.3f}, standard MSE {record['standard_mse']:.1f}, "
-                      f"{record['train_seconds']:.1f} s", flush=True)
-            regimes[regime][variant] = aggregate(VARIANTS[variant], runs)
-    return regimes, rollouts
+def _frame_models(parent_id, s, rng, train, test, scores, models, examples):
+    """The autoencoder and the instrument in their own child run; the latents of every frame,
+    standardised with the training latents' statistics; the autoencoder's scores on true frames
+    (the floor) and the instrument's validity."""
+    with child_run(parent_id, "frame-models", params={k: s[k] for k in ("ae_epochs", "ae_frames", "reader_epochs",
+                                                                           "reader_frames")}):
+        print("== frame autoencoder ==", flush=True)
+        _, encoder, decoder, info = fitting.fit_autoencoder(train, rng, per_sequence=s["ae_frames"],
+                                                            epochs=s["ae_epochs"])
+        print("== identity instrument ==", flush=True)
+        reader, reader_info = fitting.fit_reader(train, rng, per_sequence=s["reader_frames"],
+                                                 epochs=s["reader_epochs"])
+        info.update(reader_info)
+        train_latents, test_latents = encode(encoder, train.frames), encode(encoder, test.frames)
+        mean, std = train_latents.mean(axis=(0, 1)), train_latents.std(axis=(0, 1)) + 1e-6
+        test_set = scoring.TestSet(test.frames, test.labels, test.positions, reader)
+        bench = _Bench(test_set, decoder, mean, std, (test_latents[:, :GIVEN] - mean) / std)
+        floor = bench.score_latents((test_latents[:, GIVEN:] - mean) / std)
+        scores["autoencoder"] = [floor]
+        models["autoencoder"] = {"kind": "reference", "label": "autoencoder on true frames",
+                                 "parameters": info["autoencoder_parameters"]}
+        examples["autoencoder"] = to_uint8(decode(decoder, test_latents[:EXAMPLES, GIVEN:]))
+        instrument = _instrument(s, rng, test_set, floor, reader_info["constant_guess_class"])
+        tracking.log_metrics({**info, **{f"floor_{k}": float(floor[k].mean()) for k in scoring.METRICS},
+                              "instrument_true_identity50": instrument["true"]["identity50"]["value"]})
+        tracking.log_keras_model(encoder, "encoder")
+        tracking.log_keras_model(decoder, "decoder")
+        tracking.log_keras_model(reader, "instrument")
+    return _FrameModels(encoder, decoder, reader, (train_latents - mean) / std, info), bench, instrument
 
 
-def _predictor_run(parent_id: str, run_settings: dict, variant: str, regime: str, seed: int,
-                   train_latents: np.ndarray, bench: Benchmark) -> tuple[dict, np.ndarray]:
-    """One predictor trained in one regime with one seed, rolled out and scored in its own child run;
-    returns (its record in results.json, its decoded test rollouts)."""
+def _instrument(s, rng, test: scoring.TestSet, floor: dict, constant_class: int) -> dict:
+    """The instrument on true frames and on the autoencoder's reconstructions (with 95 % intervals),
+    chance for its rule (a uniform guess among 10 digits) and the frame-blind constant guess (the
+    most frequent training digit), at every frame identity is read."""
+    true, reconstructed = {}, {}
+    for t in scoring.IDENTITY_AT:
+        true[f"identity{t}"] = scoring.proportion_interval(test.identity(as_float(test.frames[:, t - 1]), t), rng,
+                                                           s["resamples"])
+        reconstructed[f"identity{t}"] = scoring.proportion_interval(floor[f"identity{t}"], rng, s["resamples"])
+    out = {"true": true, "reconstructed": reconstructed, "chance": 0.1, "constant_class": constant_class,
+           "constant": float((test.labels == constant_class).mean()), "digits_scored": int(test.labels.size)}
+    return {**out, "threshold": validity_threshold(out), "threshold_standard_errors": STANDARD_ERRORS}
+
+
+def _log_reference(parent_id: str, key: str, per_sequence: dict) -> None:
+    with child_run(parent_id, key, params={"variant": key}, tags={"dltp.variant": key}) as child:
+        tracking.log_metrics({k: float(per_sequence[k].mean()) for k in scoring.METRICS})
+        scoring.log_curve(child.info.run_id, per_sequence["mse_per_frame"].mean(axis=0))
+
+
+def _baseline(parent_id, s, rng, train, test, bench, scores, models, examples) -> None:
+    """The pixel-space baseline, trained once, in its own child run; its 40 frames are 10 → 10
+    forecasts chained, each from the last 10 frames it was given or predicted."""
+    params = {k: s[k] for k in ("baseline_epochs", "baseline_windows", "batch_size")}
+    with child_run(parent_id, "baseline", params={"variant": "baseline", **params},
+                   tags={"dltp.variant": "baseline"}) as child:
+        print("== pixel-space baseline ==", flush=True)
+        model, info = fitting.fit_baseline(train, rng, windows_per_sequence=s["baseline_windows"],
+                                           epochs=s["baseline_epochs"], batch_size=s["batch_size"])
+
+        def forecast(given: np.ndarray) -> np.ndarray:  # (n, GIVEN, S, S, 1) → (n, PREDICTED, S, S, 1)
+            window, out = given, []
+            for _ in range(-(-PREDICTED // STANDARD)):
+                window = predict(model, window, batch=64)
+                out.append(window)
+            return np.concatenate(out, axis=1)[:, :PREDICTED]
+
+        kept = []
+
+        def keeping():
+            for rows, given in scoring.frame_chunks(test.frames[:, :GIVEN]):
+                frames = forecast(given)
+                if rows.start == 0:
+                    kept.append(frames[:EXAMPLES])
+                yield rows, frames
+
+        per_sequence = scoring.score(bench.test, keeping())
+        tracking.log_metrics({**info, **{k: float(per_sequence[k].mean()) for k in scoring.METRICS}})
+        scoring.log_curve(child.info.run_id, per_sequence["mse_per_frame"].mean(axis=0))
+    scores["baseline"] = [per_sequence]
+    models["baseline"] = {"kind": "reference", "label": "SimVP-style pixel baseline",
+                          "parameters": info["baseline_parameters"], "train_seconds": info["baseline_train_seconds"],
+                          "train_windows": info["baseline_train_windows"]}
+    examples["baseline"] = to_uint8(kept[0])
+
+
+def _predictor(parent_id, s, variant, seed, frames: _FrameModels, bench: _Bench, scores, models, examples) -> None:
+    """One predictor and seed: teacher forcing for ``epochs``, then from those weights ``rollout_epochs``
+    at each rollout depth; each depth rolled out, decoded and scored in its own child run."""
     spec = VARIANTS[variant]
-    knobs = {k: spec[k] for k in ("layers", "window", "memory") if k in spec}
-    params = {"variant": variant, "kind": spec["kind"], "regime": regime, **knobs,
-              "rollout_steps": run_settings["rollout_steps"] if regime == "rollout" else 1,
-              "epochs": run_settings["predictor_epochs"], "batch_size": run_settings["batch_size"]}
-    with child_run(parent_id, f"{variant}-{regime}-seed{seed}", seed=seed, params=params,
-                   tags={"dltp.variant": variant, "dltp.regime": regime}) as child:
-        predictor, log, train_seconds = fit_predictor(spec, seed, regime, run_settings, train_latents)
-        forecast = score_predictor(predictor, bench)
-        metrics = {
-            **forecast.scores,
-            "parameters": int(predictor.count_params()),
-            "train_seconds": train_seconds,
-            "rollout_seconds": forecast.rollout_seconds,
-            "rollout_ms_per_sequence": 1000.0 * forecast.rollout_seconds / len(bench.test_given),
-            "final_train_loss": log.history["loss"][-1],
-            "final_val_loss": log.history["val_loss"][-1],
-        }
-        tracking.log_metrics(metrics)
-        log_curve(child.info.run_id, forecast.curve)
-    record = {"seed": seed, "run_id": child.info.run_id, **metrics, "mse_per_frame": forecast.curve.tolist()}
-    return record, forecast.frames
+    print(f"== {variant} seed {seed}: teacher forcing, {s['epochs']} epochs ==", flush=True)
+    with child_run(parent_id, f"{variant}-pretrain-seed{seed}", seed=seed,
+                   params={"variant": variant, "kind": spec["kind"], "epochs": s["epochs"]},
+                   tags={"dltp.variant": variant, "dltp.stage": "pretrain"}):
+        start, pre = fitting.fit_predictor(variant, seed, frames.train_z, depth=1, epochs=s["epochs"],
+                                           batch_size=s["batch_size"], learning_rate=s["learning_rate"])
+        tracking.log_metrics(pre)
+    for depth in s["depths"]:
+        key = model_id(variant, depth)
+        params = {"variant": variant, "kind": spec["kind"], "depth": depth, "pretrain_epochs": s["epochs"],
+                  "rollout_epochs": s["rollout_epochs"], "batch_size": s["batch_size"]}
+        with child_run(parent_id, f"{variant}-k{depth}-seed{seed}", seed=seed, params=params,
+                       tags={"dltp.variant": variant, "dltp.depth": str(depth)}) as child:
+            predictor, fine = fitting.fit_predictor(variant, seed, frames.train_z, depth=depth,
+                                                    epochs=s["rollout_epochs"], batch_size=s["batch_size"],
+                                                    learning_rate=s["learning_rate"], start=start)
+            with tracking.Timer() as timer:
+                forecast = rollout(predictor, bench.given, PREDICTED)
+            per_sequence = bench.score_latents(forecast)
+            record = {"seed": seed, "run_id": child.info.run_id, "parameters": int(predictor.count_params()),
+                      "pretrain_seconds": pre["train_seconds"], "finetune_seconds": fine["train_seconds"],
+                      "rollout_ms_per_sequence": 1000.0 * timer.seconds / len(bench.given),
+                      "final_val_loss": fine["final_val_loss"]}
+            tracking.log_metrics({**{k: v for k, v in record.items() if k not in ("seed", "run_id")},
+                                  **{k: float(per_sequence[k].mean()) for k in scoring.METRICS}})
+            scoring.log_curve(child.info.run_id, per_sequence["mse_per_frame"].mean(axis=0))
+        print(f"   {key} seed {seed}: MSE/frame last {LAST} {per_sequence['mse_last20'].mean():.1f}, "
+              f"identity at 50 {100 * per_sequence['identity50'].mean():.1f} %, {fine['train_seconds']:.1f} s",
+              flush=True)
+        scores.setdefault(key, []).append(per_sequence)
+        entry = models.setdefault(key, {"kind": "predictor", "variant": variant, "depth": depth,
+                                        "label": spec["label"], "parameters": record["parameters"], "runs": []})
+        entry["runs"].append(record)
+        if key not in examples:  # the first seed's
+            examples[key] = to_uint8(decode(frames.decoder, forecast[:EXAMPLES] * bench.std + bench.mean))
+
+
+def _comparisons(s: dict, scores: dict, rng) -> list[dict]:
+    """Every comparison the paper makes, as the mean difference (a - b) with its 95 % interval:
+    each depth against teacher forcing, TAP-T and TAP-M against TAP, every predictor against
+    copy-last-frame, the baseline and the floor; the floor against the baseline."""
+    depths = s["depths"]
+    pairs = []
+    for variant in VARIANTS:
+        for depth in depths[1:]:
+            pairs += [(model_id(variant, depth), model_id(variant, depths[0]), m)
+                      for m in ("mse_last20", "standard_mse", "identity50")]
+    for depth in depths:
+        for variant in list(VARIANTS)[1:]:
+            pairs += [(model_id(variant, depth), model_id("tap", depth), m) for m in ("mse_last20", "identity50")]
+    for variant in VARIANTS:
+        for depth in depths:
+            key = model_id(variant, depth)
+            pairs += [(key, "copy-last", m) for m in ("mse_last20", "identity50")]
+            pairs += [(key, "baseline", m) for m in ("standard_mse", "identity50")]
+            pairs += [(key, "autoencoder", "standard_mse")]
+    pairs += [("autoencoder", "baseline", "standard_mse"), ("baseline", "copy-last", "standard_mse")]
+
+    def stack(key, metric):
+        return np.stack([run[metric] for run in scores[key]])
+
+    return [{"a": a, "b": b, "metric": m, **scoring.interval(stack(a, m), stack(b, m), rng, s["resamples"])}
+            for a, b, m in pairs]

@@ -9,47 +9,68 @@ from dltp.plots import pyplot
 plt = pyplot()
 
 
-REGIME_STYLE = {"teacher_forcing": "-", "rollout": "--"}
-
-
-from dltp.research.wording import variant_name  # noqa: E402  (one naming for the figures and the text)
-
-
 def mse_curves(results: dict):
-    """MSE per predicted frame (mean over seeds, band = ± std) for the main models in both training
-    regimes (solid: teacher forcing, dashed: rollout training) and the two reference lines."""
+    """MSE per predicted frame (mean over seeds) of each predictor at the smallest and the largest
+    rollout depth (solid, dashed), and of the references."""
     s = results["settings"]
     frames = np.arange(s["given"] + 1, s["frames"] + 1)
+    depths = s["depths"]
     fig, ax = plt.subplots(figsize=(3.4, 2.6))
-    for n, variant in enumerate(results["main"]):
-        for regime, style in REGIME_STYLE.items():
-            m = results["regimes"][regime][variant]
-            mean, std = np.array(m["mse_per_frame_mean"]), np.array(m["mse_per_frame_std"])
-            suffix = "" if regime == "teacher_forcing" else " + rollout"
-            ax.plot(frames, mean, style, color=f"C{n}", label=variant_name(results, variant) + suffix)
-            ax.fill_between(frames, mean - std, mean + std, color=f"C{n}", alpha=0.2)
-    ax.plot(frames, results["copy_last"]["mse_per_frame"], "k-.", label="copy last frame")
-    ax.plot(frames, results["reconstruction_mse_per_frame"], "k:", label="autoencoder (true latents)")
+    for n, variant in enumerate(results["variants"]):
+        for depth, style in ((depths[0], "-"), (depths[-1], "--")):
+            model = results["models"].get(f"{variant}@k{depth}")
+            if model and (depth == depths[0] or len(depths) > 1):
+                ax.plot(frames, model["mse_per_frame"], style, color=f"C{n}",
+                        label=f"{results['variants'][variant]['short']}, k={depth}")
+    for key, style in (("copy-last", "k-."), ("baseline", "k--"), ("autoencoder", "k:")):
+        ax.plot(frames, results["models"][key]["mse_per_frame"], style, label=results["models"][key]["label"])
     ax.set_xlabel("frame")
-    ax.set_ylabel("MSE")
+    ax.set_ylabel("MSE per frame")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=5)
+    fig.tight_layout()
+    return fig
+
+
+def depth_curves(results: dict):
+    """MSE per frame over the last frames and identity at the last frame against the rollout depth,
+    per predictor (mean over seeds; bars: ± the seeds' standard deviation)."""
+    s = results["settings"]
+    fig, axes = plt.subplots(1, 2, figsize=(3.4, 1.8))
+    for n, variant in enumerate(results["variants"]):
+        models = [results["models"][f"{variant}@k{k}"] for k in s["depths"]]
+        for ax, metric, scale in ((axes[0], "mse_last20", 1.0), (axes[1], f"identity{s['frames']}", 100.0)):
+            ax.errorbar(s["depths"], [scale * m["mean"][metric] for m in models],
+                        yerr=[scale * m["seed_std"][metric] for m in models], marker="o", markersize=2,
+                        capsize=2, color=f"C{n}", label=results["variants"][variant]["short"], linewidth=0.8)
+    for ax, title in zip(axes, (f"MSE/frame, last {s['last']}", f"identity at frame {s['frames']} (%)")):
+        ax.set_xscale("log")
+        ax.set_xticks(s["depths"])
+        ax.set_xticklabels([str(k) for k in s["depths"]])
+        ax.set_xlabel("rollout depth k", fontsize=6)
+        ax.set_title(title, fontsize=6)
+        ax.tick_params(labelsize=5)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=5)
     fig.tight_layout()
     return fig
 
 
 def rollout_strips(results: dict, rollouts, sequence: int = 0, every: int = 5):
-    """True frames vs each main model's predicted frames for one test sequence."""
+    """True frames and every forecast of one test sequence: the references, and each predictor at
+    the smallest and the largest rollout depth (first seed)."""
     s = results["settings"]
     true = rollouts["true"][sequence]
     steps = list(range(s["given"] - 1 + every, s["frames"], every))  # 0-based frame indices shown
     rows = [("true", [true[t] for t in steps])]
-    keys = ["copy-last", *[v + suffix for v in results["main"] for suffix in ("", "+rollout")]]
-    for variant in keys:
-        if variant in rollouts:
-            pred = rollouts[variant][sequence]
-            base, _, regime = variant.partition("+")
-            name = "copy last" if variant == "copy-last" else variant_name(results, base) + (" +R" if regime else "")
+    keys = ["copy-last", "baseline", "autoencoder",
+            *[f"{v}@k{k}" for v in results["variants"] for k in sorted({s["depths"][0], s["depths"][-1]})]]
+    for key in keys:
+        if key in rollouts:
+            pred = rollouts[key][sequence]
+            variant, _, depth = key.partition("@")
+            name = (f"{results['variants'][variant]['short']} {depth}" if depth else
+                    {"copy-last": "copy last", "baseline": "baseline", "autoencoder": "autoenc."}[key])
             rows.append((name, [pred[t - s["given"]] for t in steps]))
     fig, axes = plt.subplots(len(rows), len(steps), figsize=(0.45 * len(steps) + 0.9, 0.5 * len(rows) + 0.3),
                              squeeze=False)

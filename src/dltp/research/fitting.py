@@ -1,10 +1,9 @@
-"""Training the study's models: the frame models once per run (the autoencoder on real training
-frames, the digit classifier on the same frames with their digits as multi-hot labels), and each
-latent predictor per seed in one of the two regimes. Each returns its wall-clock training time."""
+"""Training the study's models, each on the training sequences only: the frame autoencoder on their
+frames, the identity instrument on 28×28 crops of their frames at each digit's true position, the
+pixel-space baseline on 10 → 10 windows of them, and each latent predictor (teacher forcing, then
+a fine-tuning epoch at each rollout depth). Each returns its wall-clock training time."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import keras
 import numpy as np
@@ -13,69 +12,105 @@ from dltp import tracking, training
 from dltp.research import data as mdata
 from dltp.research import models
 from dltp.research.latents import as_float
-from dltp.research.study import FRAMES, GIVEN, LATENT, SIZE
+from dltp.research.study import FRAMES, GIVEN, LATENT, SIZE, STANDARD, VARIANTS
 
 
-@dataclass
-class FrameModels:
-    autoencoder: keras.Model
-    encoder: keras.Model
-    decoder: keras.Model
-    classifier: keras.Model
-    info: dict  # sizes, training seconds and frames: the start of results.json's "frame_models"
+def _frames(sequences: mdata.Sequences, per_sequence: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``per_sequence`` random frames of every sequence: (uint8 frames (M, S, S), positions (M, 2, 2))."""
+    n = len(sequences)
+    pick = rng.integers(0, FRAMES, size=(n, per_sequence))
+    rows = np.arange(n)[:, None]
+    return (sequences.frames[rows, pick].reshape(-1, SIZE, SIZE),
+            sequences.positions[rows, pick].reshape(-1, mdata.DIGITS, 2))
 
 
-def _fit_on_frames(model, x: np.ndarray, y: np.ndarray, epochs: int, prefix: str) -> tuple[float, int]:
-    """Train on the first 90 % of the frames, validate on the rest; (seconds, training frames)."""
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
+def fit_autoencoder(train: mdata.Sequences, rng, *, per_sequence: int, epochs: int):
+    """(autoencoder, encoder, decoder, info) trained with binary cross-entropy on random frames, the
+    last tenth of them (the last sequences') for validation. Adam at 3e-3 in batches of 32 leaves
+    the all-black plateau of sparse frames within the first epoch."""
+    frames, _ = _frames(train, per_sequence, rng)
+    x = as_float(frames)
     cut = int(len(x) * 0.9)
+    autoencoder, encoder, decoder = models.build_autoencoder(SIZE)
+    autoencoder.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
     with tracking.Timer() as timer:
-        training.fit(model, x[:cut], y[:cut], validation_data=(x[cut:], y[cut:]), epochs=epochs, batch_size=64,
-                     checkpoint=False, prefix=prefix)
-    return timer.seconds, cut
+        training.fit(autoencoder, x[:cut], x[:cut], validation_data=(x[cut:], x[cut:]), epochs=epochs, batch_size=32,
+                     checkpoint=False, prefix="ae_")
+    return autoencoder, encoder, decoder, {"autoencoder_parameters": int(autoencoder.count_params()),
+                                           "autoencoder_train_seconds": timer.seconds, "autoencoder_train_frames": cut}
 
 
-def fit_frame_models(run_settings: dict, rng, train_frames: np.ndarray, train_labels: np.ndarray) -> FrameModels:
-    """Train the frame autoencoder and the digit classifier on frames drawn from the training sequences."""
-    n_sequences = len(train_frames)
-
-    def random_frames(per_sequence: int) -> np.ndarray:
-        pick = rng.integers(0, FRAMES, size=(n_sequences, per_sequence))
-        return as_float(train_frames[np.arange(n_sequences)[:, None], pick].reshape(-1, SIZE, SIZE))
-
-    print("== frame autoencoder ==", flush=True)
-    ae_frames = random_frames(run_settings["ae_frames_per_sequence"])
-    autoencoder, encoder, decoder = models.build_autoencoder(SIZE, LATENT)
-    ae_seconds, ae_cut = _fit_on_frames(autoencoder, ae_frames, ae_frames, run_settings["ae_epochs"], "ae_")
-
-    print("== digit classifier ==", flush=True)
-    per_sequence = run_settings["classifier_frames_per_sequence"]
-    classifier_frames = random_frames(per_sequence)
-    classifier_targets = np.repeat(mdata.multi_hot(train_labels), per_sequence, axis=0)
-    classifier = models.build_classifier(SIZE)
-    classifier_seconds, classifier_cut = _fit_on_frames(classifier, classifier_frames, classifier_targets,
-                                                        run_settings["classifier_epochs"], "classifier_")
-    info = {"autoencoder_parameters": int(autoencoder.count_params()), "autoencoder_train_seconds": ae_seconds,
-            "autoencoder_train_frames": ae_cut, "classifier_parameters": int(classifier.count_params()),
-            "classifier_train_seconds": classifier_seconds, "classifier_train_frames": classifier_cut}
-    return FrameModels(autoencoder, encoder, decoder, classifier, info)
+def fit_reader(train: mdata.Sequences, rng, *, per_sequence: int, epochs: int):
+    """(the identity instrument, info): a digit classifier trained on the crops of random training
+    frames at each digit's true position (the other digit may overlap, as in test frames)."""
+    frames, positions = _frames(train, per_sequence, rng)
+    x = as_float(mdata.crops(frames, positions).reshape(-1, mdata.DIGIT, mdata.DIGIT))
+    y = np.repeat(train.labels, per_sequence, axis=0).reshape(-1)
+    reader = models.build_digit_reader()
+    reader.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    with tracking.Timer() as timer:
+        training.fit(reader, x, y, validation_data=None, epochs=epochs, batch_size=128, checkpoint=False,
+                     prefix="reader_")
+    counts = np.bincount(y, minlength=10)
+    return reader, {"reader_parameters": int(reader.count_params()), "reader_train_seconds": timer.seconds,
+                    "reader_train_crops": int(len(x)), "constant_guess_class": int(counts.argmax())}
 
 
-def fit_predictor(spec: dict, seed: int, regime: str, run_settings: dict, latents: np.ndarray):
-    """Build and train one predictor in one regime on standardised training latents (N, T, D), from
-    latents 0..T-2 to latents 1..T-1, the last tenth of the sequences for validation; returns
-    (predictor, history, seconds)."""
+class _Windows(keras.utils.PyDataset):
+    """10 → 10 windows of uint8 sequences as float batches, made batch by batch (as floats, a
+    training set of windows would take gigabytes)."""
+
+    def __init__(self, frames: np.ndarray, starts: np.ndarray, batch_size: int):
+        super().__init__()
+        self.frames, self.starts, self.batch_size = frames, starts, batch_size
+
+    def __len__(self) -> int:
+        return -(-len(self.starts) // self.batch_size)
+
+    def __getitem__(self, index: int):
+        part = self.starts[index * self.batch_size:(index + 1) * self.batch_size]
+        windows = np.stack([self.frames[n, t:t + GIVEN + STANDARD] for n, t in part])
+        return as_float(windows[:, :GIVEN]), as_float(windows[:, GIVEN:])
+
+
+def fit_baseline(train: mdata.Sequences, rng, *, windows_per_sequence: int, epochs: int, batch_size: int):
+    """(the pixel-space baseline, info): build_frame_translator trained on random 10 → 10 windows of
+    the training sequences, the last tenth of the sequences for validation. Binary cross-entropy,
+    as for the autoencoder: with MSE on sigmoid pixels it settled on black frames within an epoch."""
+    n = len(train)
+    n_val = max(1, n // 10)
+    starts = np.stack([np.repeat(np.arange(n), windows_per_sequence),
+                       rng.integers(0, FRAMES - GIVEN - STANDARD + 1, size=n * windows_per_sequence)], axis=1)
+    fit_part, val_part = starts[starts[:, 0] < n - n_val], starts[starts[:, 0] >= n - n_val]
+    model = models.build_frame_translator(GIVEN, SIZE)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy")
+    with tracking.Timer() as timer:
+        training.fit(model, _Windows(train.frames, rng.permutation(fit_part), batch_size), None,
+                     validation_data=_Windows(train.frames, val_part, batch_size), epochs=epochs,
+                     batch_size=None, checkpoint=False, prefix="baseline_")
+    return model, {"baseline_parameters": int(model.count_params()), "baseline_train_seconds": timer.seconds,
+                   "baseline_train_windows": int(len(fit_part))}
+
+
+def fit_predictor(variant: str, seed: int, latents: np.ndarray, *, depth: int, epochs: int, batch_size: int,
+                  learning_rate: float, start: keras.Model | None = None) -> tuple[keras.Model, dict]:
+    """One predictor trained on standardised training latents (N, T, D), from latents 0..T-2 to
+    latents 1..T-1, with the rollout objective at ``depth`` passes (1: teacher forcing), the last
+    tenth of the sequences for validation; from ``start``'s weights when given (fine-tuning).
+    Returns (predictor, {final losses, seconds})."""
+    spec = VARIANTS[variant]
     n_val = max(1, len(latents) // 10)
     inputs, next_latents = latents[:, :-1], latents[:, 1:]
     keras.utils.set_random_seed(seed)
     predictor = models.build_predictor(spec["kind"], LATENT, FRAMES - 1, **spec["kwargs"])
-    passes = run_settings["rollout_steps"] if regime == "rollout" else 1
-    trainer = models.build_rollout_trainer(predictor, passes, GIVEN)
-    trainer.compile(optimizer=keras.optimizers.Adam(run_settings["learning_rate"], clipnorm=1.0), loss="mse")
-    targets = np.tile(next_latents, (1, passes, 1))  # one copy of the targets per pass
+    if start is not None:
+        predictor.set_weights(start.get_weights())
+    trainer = models.build_rollout_trainer(predictor, depth, GIVEN)
+    targets = np.tile(next_latents, (1, depth, 1))  # one copy of the targets per pass
+    trainer.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0), loss="mse")
     with tracking.Timer() as timer:
         log = training.fit(trainer, inputs[:-n_val], targets[:-n_val],
-                           validation_data=(inputs[-n_val:], targets[-n_val:]),
-                           epochs=run_settings["predictor_epochs"], batch_size=run_settings["batch_size"],
-                           checkpoint=False)
-    return predictor, log, timer.seconds
+                           validation_data=(inputs[-n_val:], targets[-n_val:]), epochs=epochs,
+                           batch_size=batch_size, checkpoint=False)
+    return predictor, {"train_seconds": timer.seconds, "final_train_loss": log.history["loss"][-1],
+                       "final_val_loss": log.history["val_loss"][-1]}

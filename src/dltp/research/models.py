@@ -56,12 +56,12 @@ class WindowedSelfAttention(layers.Layer):
         self.out.build((*input_shape[:-1], self.num_heads * self.key_dim))
         self.built = True
 
-    def _heads(self, x):  # (B, T, H*K) -> (B, H, T, K)
+    def heads(self, x):  # (B, T, H*K) -> (B, H, T, K)
         b, t = ops.shape(x)[0], ops.shape(x)[1]
         return ops.transpose(ops.reshape(x, (b, t, self.num_heads, self.key_dim)), (0, 2, 1, 3))
 
     def call(self, x):
-        q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
+        q, k, v = self.heads(self.query(x)), self.heads(self.key(x)), self.heads(self.value(x))
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) / math.sqrt(self.key_dim)
         mask = causal_window_mask(ops.shape(x)[1], self.window)
         scores = ops.where(mask[None, None], scores, ops.full_like(scores, -1e9))
@@ -83,14 +83,17 @@ class SinusoidalPosition(layers.Layer):
     """Adds the sinusoidal position encodings of Vaswani et al. (2017) to a (B, T, D) sequence."""
 
     def call(self, x):
-        t, d = ops.shape(x)[1], x.shape[-1]
-        pos = ops.cast(ops.expand_dims(ops.arange(t), 1), "float32")
-        i = ops.cast(ops.arange(d), "float32")
-        rates = ops.power(10000.0, -2.0 * ops.floor(i / 2.0) / float(d))
-        angles = pos * ops.expand_dims(rates, 0)
-        even = ops.cast(ops.equal(ops.mod(ops.arange(d), 2), 0), "float32")
-        table = even * ops.sin(angles) + (1.0 - even) * ops.cos(angles)
-        return x + ops.cast(table[None], x.dtype)
+        return x + ops.cast(sinusoid_table(ops.shape(x)[1], x.shape[-1])[None], x.dtype)
+
+
+def sinusoid_table(length, dim: int):
+    """(length, dim) sinusoidal position encodings: sin on even features, cos on odd ones."""
+    pos = ops.cast(ops.expand_dims(ops.arange(length), 1), "float32")
+    i = ops.cast(ops.arange(dim), "float32")
+    rates = ops.power(10000.0, -2.0 * ops.floor(i / 2.0) / float(dim))
+    angles = pos * ops.expand_dims(rates, 0)
+    even = ops.cast(ops.equal(ops.mod(ops.arange(dim), 2), 0), "float32")
+    return even * ops.sin(angles) + (1.0 - even) * ops.cos(angles)
 
 
 @keras.saving.register_keras_serializable(package="dltp")
@@ -113,8 +116,14 @@ class LearnedPosition(layers.Layer):
         return {**super().get_config(), "max_length": self.max_length}
 
 
+def _delta(h, latent_dim: int):
+    """The update Δ, zero at initialisation (its kernel starts at zero; the layers below get
+    gradients from the first step on)."""
+    return layers.Dense(latent_dim, kernel_initializer="zeros", name="delta")(h)
+
+
 def _residual_head(z, delta, name):
-    """Every predictor outputs z_t + Δ: the identity (copy the last latent) is its starting point."""
+    """Every predictor outputs z_t + Δ: it starts as the identity, copying the last latent."""
     return keras.Model(z, layers.Add(name="next_latent")([z, delta]), name=name)
 
 
@@ -122,7 +131,7 @@ def build_recurrent(latent_dim: int, length: int, units: int = 112, name: str = 
     """TAP baseline: a GRU reads z_1..z_t; a Dense layer predicts z_{t+1} - z_t."""
     z = keras.Input((length, latent_dim), name="latents")
     h = layers.GRU(units, return_sequences=True, name="gru")(z)
-    return _residual_head(z, layers.Dense(latent_dim, name="delta")(h), name)
+    return _residual_head(z, _delta(h, latent_dim), name)
 
 
 def build_tap_t(latent_dim: int, length: int, layers_: int = 2, window: int = 10, d_model: int = 64,
@@ -138,7 +147,7 @@ def build_tap_t(latent_dim: int, length: int, layers_: int = 2, window: int = 10
         f = layers.Dense(ff, activation="gelu", name=f"block{n}_ff1")(f)
         x = layers.Add(name=f"block{n}_add2")([x, layers.Dense(d_model, name=f"block{n}_ff2")(f)])
     x = layers.LayerNormalization(name="final_norm")(x)
-    return _residual_head(z, layers.Dense(latent_dim, name="delta")(x), name)
+    return _residual_head(z, _delta(x, latent_dim), name)
 
 
 def build_tap_m(latent_dim: int, length: int, memory: int | None = None, key_dim: int = 64, ff: int = 256,
@@ -151,7 +160,7 @@ def build_tap_m(latent_dim: int, length: int, memory: int | None = None, key_dim
     read = WindowedSelfAttention(1, key_dim, memory, name="memory_read")(stamped)
     h = layers.Concatenate(name="state_and_read")([z, read])
     h = layers.Dense(ff, activation="gelu", name="update1")(h)
-    return _residual_head(z, layers.Dense(latent_dim, name="delta")(h), name)
+    return _residual_head(z, _delta(h, latent_dim), name)
 
 
 PREDICTORS = {"recurrent": build_recurrent, "tap_t": build_tap_t, "tap_m": build_tap_m}
@@ -161,22 +170,20 @@ def build_predictor(kind: str, latent_dim: int, length: int, **kwargs) -> keras.
     return PREDICTORS[kind](latent_dim, length, **kwargs)
 
 
-def build_autoencoder(size: int = 64, latent_dim: int = 64) -> tuple[keras.Model, keras.Model, keras.Model]:
-    """(autoencoder, encoder, decoder): three stride-2 convolutions down to size/8, a Dense
-    bottleneck of ``latent_dim``, and the mirror image up; sigmoid pixels in [0, 1]."""
-    if size % 8:
-        raise ValueError(f"frame size must be a multiple of 8, got {size}")
-    s = size // 8
+def build_autoencoder(size: int = 64, channels: int = 1, width: int = 16
+                      ) -> tuple[keras.Model, keras.Model, keras.Model]:
+    """(autoencoder, encoder, decoder) with a spatial latent: two stride-2 convolutions down to a
+    (size/4)×(size/4)×``channels`` map, and the mirror image up; sigmoid pixels in [0, 1]."""
+    if size % 4:
+        raise ValueError(f"frame size must be a multiple of 4, got {size}")
     frame = keras.Input((size, size, 1), name="frame")
-    x = frame
-    for n, filters in enumerate((16, 32, 64)):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same", activation="relu", name=f"enc_conv{n}")(x)
-    encoder = keras.Model(frame, layers.Dense(latent_dim, name="latent")(layers.Flatten()(x)), name="encoder")
+    x = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="enc_conv0")(frame)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu", name="enc_conv1")(x)
+    encoder = keras.Model(frame, layers.Conv2D(channels, 3, padding="same", name="latent")(x), name="encoder")
 
-    z = keras.Input((latent_dim,), name="latent")
-    y = layers.Reshape((s, s, 64))(layers.Dense(s * s * 64, activation="relu", name="dec_dense")(z))
-    for n, filters in enumerate((32, 16)):
-        y = layers.Conv2DTranspose(filters, 3, strides=2, padding="same", activation="relu", name=f"dec_conv{n}")(y)
+    z = keras.Input((size // 4, size // 4, channels), name="latent")
+    y = layers.Conv2D(2 * width, 3, padding="same", activation="relu", name="dec_conv0")(z)
+    y = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu", name="dec_conv1")(y)
     y = layers.Conv2DTranspose(1, 3, strides=2, padding="same", activation="sigmoid", name="pixels")(y)
     decoder = keras.Model(z, y, name="decoder")
 
@@ -184,18 +191,36 @@ def build_autoencoder(size: int = 64, latent_dim: int = 64) -> tuple[keras.Model
     return autoencoder, encoder, decoder
 
 
-def build_classifier(size: int = 64, num_classes: int = 10) -> keras.Model:
-    """Which digits are in a frame: convolutions, global max pooling (position-invariant), sigmoid."""
-    frame = keras.Input((size, size, 1), name="frame")
-    x = frame
-    for n, filters in enumerate((16, 32, 64)):
-        x = layers.Conv2D(filters, 3, strides=2 if n else 1, padding="same", activation="relu", name=f"conv{n}")(x)
-        if n == 0:
-            x = layers.MaxPooling2D(name="pool0")(x)
-    x = layers.GlobalMaxPooling2D(name="global_max")(x)
-    x = layers.Dense(64, activation="relu", name="hidden")(x)
-    digits = layers.Dense(num_classes, activation="sigmoid", name="digits")(x)
-    return keras.Model(frame, digits, name="digit_classifier")
+def build_digit_reader(num_classes: int = 10) -> keras.Model:
+    """The identity instrument: which digit a 28×28 crop shows (two convolution + pooling stages,
+    dropout, a hidden layer, softmax), as the classic MNIST network."""
+    crop = keras.Input((28, 28, 1), name="crop")
+    x = layers.Conv2D(32, 3, activation="relu", name="conv0")(crop)
+    x = layers.MaxPooling2D(name="pool0")(x)
+    x = layers.Conv2D(64, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(name="pool1")(x)
+    x = layers.Dropout(0.3, name="dropout")(layers.Flatten(name="flatten")(x))
+    x = layers.Dense(128, activation="relu", name="hidden")(x)
+    return keras.Model(crop, layers.Dense(num_classes, activation="softmax", name="digit")(x), name="digit_reader")
+
+
+def build_frame_translator(given: int = 10, size: int = 64, width: int = 16, blocks: int = 2) -> keras.Model:
+    """The pixel-space baseline, after SimVP (Gao et al. 2022): a convolutional encoder, a
+    translator of residual convolutions and a convolutional decoder with a skip connection from
+    the encoder, no recurrence. The ``given`` frames enter as channels and the ``given`` next
+    frames leave as channels (sigmoid pixels)."""
+    frames = keras.Input((given, size, size, 1), name="frames")
+    x = layers.Reshape((size, size, given), name="stack")(layers.Permute((2, 3, 1, 4), name="time_last")(frames))
+    skip = layers.Conv2D(width, 3, strides=2, padding="same", activation="relu", name="enc_conv0")(x)
+    x = layers.Conv2D(2 * width, 3, strides=2, padding="same", activation="relu", name="enc_conv1")(skip)
+    for n in range(blocks):
+        x = layers.Add(name=f"translate{n}_add")(
+            [x, layers.Conv2D(2 * width, 3, padding="same", activation="relu", name=f"translate{n}")(x)])
+    x = layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu", name="dec_conv0")(x)
+    x = layers.Concatenate(name="skip")([x, skip])
+    x = layers.Conv2DTranspose(given, 3, strides=2, padding="same", activation="sigmoid", name="pixels")(x)
+    x = layers.Permute((3, 1, 2, 4), name="time_first")(layers.Reshape((size, size, given, 1), name="unstack")(x))
+    return keras.Model(frames, x, name="frame_translator")
 
 
 def build_rollout_trainer(predictor: keras.Model, passes: int, given: int) -> keras.Model:
@@ -223,3 +248,88 @@ def build_rollout_trainer(predictor: keras.Model, passes: int, given: int) -> ke
             x = layers.Concatenate(axis=1, name=f"feed_back{n}")([z[:, :given], pred[:, given - 1:length - 1]])
     out = outputs[0] if passes == 1 else layers.Concatenate(axis=1, name="passes")(outputs)
     return keras.Model(z, out, name=f"{predictor.name}_rollout{passes}")
+
+
+# --- One position at a time --------------------------------------------------------------------
+# The test rollout steps each predictor one new position at a time, keeping the recurrent state or
+# the attention keys and values of the earlier positions, instead of a pass over the whole buffer
+# per predicted latent: the same outputs (tests/models/test_research_models.py) for about 1/40 of
+# the computation of a 40-step rollout.
+
+class Stepper:
+    """``step(z_t)``: the predictor's output at the next position, given latent t (B, D) there."""
+
+    def __init__(self, model: keras.Model):
+        self.model, self.t = model, 0
+
+    def step(self, z):
+        z = ops.convert_to_tensor(z, "float32")
+        out = z + self._delta(z)
+        self.t += 1
+        return out
+
+    def _attend(self, layer: WindowedSelfAttention, x, cache: dict):
+        """``layer``'s output at the new position from its input ``x`` (B, d) there, with the keys and
+        values of the earlier positions kept in ``cache``."""
+        x = ops.expand_dims(x, 1)
+        q = layer.heads(layer.query(x))  # (B, H, 1, K)
+        for name, sub in (("k", layer.key), ("v", layer.value)):
+            new = layer.heads(sub(x))
+            cache[name] = new if name not in cache else ops.concatenate([cache[name], new], axis=2)
+            if layer.window:
+                cache[name] = cache[name][:, :, -layer.window:]
+        scores = ops.matmul(q, ops.transpose(cache["k"], (0, 1, 3, 2))) / math.sqrt(layer.key_dim)
+        context = ops.matmul(ops.softmax(scores, axis=-1), cache["v"])  # (B, H, 1, K)
+        return layer.out(ops.reshape(context, (ops.shape(context)[0], layer.num_heads * layer.key_dim)))
+
+
+class _RecurrentStepper(Stepper):
+    def __init__(self, model):
+        super().__init__(model)
+        self.cell, self.head, self.state = model.get_layer("gru").cell, model.get_layer("delta"), None
+
+    def _delta(self, z):
+        if self.state is None:
+            self.state = ops.zeros((ops.shape(z)[0], self.cell.units))
+        out, states = self.cell(z, [self.state])
+        self.state = states[0]
+        return self.head(out)
+
+
+class _TransformerStepper(Stepper):
+    def __init__(self, model):
+        super().__init__(model)
+        self.depth = sum(1 for layer in model.layers if layer.name.endswith("_attention"))
+        self.caches = [{} for _ in range(self.depth)]
+        self.table = sinusoid_table(model.input_shape[1], model.get_layer("embed").units)
+
+    def _delta(self, z):
+        get = self.model.get_layer
+        x = get("embed")(z) + self.table[self.t]
+        for n in range(self.depth):
+            x = x + self._attend(get(f"block{n}_attention"), get(f"block{n}_norm1")(x), self.caches[n])
+            x = x + get(f"block{n}_ff2")(get(f"block{n}_ff1")(get(f"block{n}_norm2")(x)))
+        return get("delta")(get("final_norm")(x))
+
+
+class _MemoryStepper(Stepper):
+    def __init__(self, model):
+        super().__init__(model)
+        self.cache = {}
+
+    def _delta(self, z):
+        get = self.model.get_layer
+        read = self._attend(get("memory_read"), z + get("time_stamps").table[self.t], self.cache)
+        return get("delta")(get("update1")(ops.concatenate([z, read], axis=-1)))
+
+
+def stepper(predictor: keras.Model) -> Stepper:
+    """The stepper of a predictor built by ``build_predictor``."""
+    names = {layer.name for layer in predictor.layers}
+    if "gru" in names:
+        return _RecurrentStepper(predictor)
+    if "memory_read" in names:
+        return _MemoryStepper(predictor)
+    if "block0_attention" in names:
+        return _TransformerStepper(predictor)
+    raise ValueError(f"{predictor.name} is not a predictor of build_predictor")

@@ -23,7 +23,7 @@ DEFAULT_OUT = "dltp-results/paper"
 TEMPLATES = Path(__file__).parent / "templates"
 LATEX_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-fonts-recommended lmodern "
                   "latexmk")
-REQUIRED = ("regimes", "settings", "main", "copy_last", "frame_models", "standard")
+REQUIRED = ("models", "settings", "variants", "comparisons", "instrument", "frame_models", "published")
 
 
 def add_arguments(parser) -> None:
@@ -81,12 +81,6 @@ def compile_pdf(tex: Path) -> Path | None:
     return tex.with_suffix(".pdf")
 
 
-def name(results: dict, variant: str) -> str:
-    from dltp.research.wording import variant_name
-
-    return variant_name(results, variant)
-
-
 def write_paper(results: dict, results_dir: Path, out: Path) -> Path:
     """Figures, the rendered .tex and the .bib into ``out``; returns the .tex path."""
     from dltp.plots import pyplot
@@ -102,6 +96,7 @@ def write_paper(results: dict, results_dir: Path, out: Path) -> Path:
 
     save(figures.method_diagram(), "method.pdf")
     save(figures.mse_curves(results), "mse_vs_horizon.pdf")
+    save(figures.depth_curves(results), "depth.pdf")
     rollouts_file = results_dir / "rollouts.npz"
     has_strips = rollouts_file.is_file()
     if has_strips:
@@ -123,12 +118,5 @@ def render(results: dict, has_strips: bool = True) -> str:
         block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
         variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    s = results["settings"]
-    dataset_text = (
-        "scikit-learn's bundled handwritten digits, upscaled to MNIST's "
-        f"{s['digit_size']}$\\times${s['digit_size']} size because MNIST was not available offline"
-        if results["dataset_fallback"] else
-        f"MNIST~\\cite{{lecun1998}} digits ({s['digit_size']}$\\times${s['digit_size']})")
-    return env.get_template("paper.tex.j2").render(
-        f=F.facts(results), r=results, fm=results["frame_models"], has_strips=has_strips,
-        dataset_text=dataset_text, mse=F.mse, pct=F.pct)
+    return env.get_template("paper.tex.j2").render(f=F.facts(results), r=results, fm=results["frame_models"],
+                                                   has_strips=has_strips)

@@ -1,6 +1,6 @@
-"""The study's results: where the run ran, ``results.json`` and ``rollouts.npz`` written locally and
-logged to the parent run with the figures, and the headline metrics of the parent run and of the
-`dltp run` summary."""
+"""The study's results: where the run ran, ``results.json``, ``rollouts.npz`` and ``per_sequence.npz``
+written locally and logged to the parent run with the figures, the headline metrics of the parent
+run and of the `dltp run` summary, and the instrument's validity threshold."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import keras
 import numpy as np
 
 from dltp import tracking
-from dltp.research.study import MAIN, REGIMES
 
 
 def run_device() -> dict:
@@ -37,9 +36,12 @@ def run_device() -> dict:
     return {"kind": "gpu" if kind in ("gpu", "cuda") else kind, "cpu_count": os.cpu_count()}
 
 
-def save_results(results: dict, examples: dict[str, np.ndarray], results_dir: Path) -> Path:
-    """``results.json`` and ``rollouts.npz`` into ``results_dir`` and, with the figures drawn from
-    them, into the active run's artifacts; returns the path of ``results.json``."""
+def save_results(results: dict, examples: dict[str, np.ndarray], per_sequence: dict[str, np.ndarray],
+                 results_dir: Path) -> Path:
+    """``results.json``, ``rollouts.npz`` (the first test sequences' forecasts) and ``per_sequence.npz``
+    (every model's scores per test sequence, from which every interval can be recomputed) into
+    ``results_dir`` and, with the figures drawn from them, into the active run's artifacts; returns
+    the path of ``results.json``."""
     import mlflow
 
     from dltp.research import figures
@@ -47,25 +49,32 @@ def save_results(results: dict, examples: dict[str, np.ndarray], results_dir: Pa
     results_dir.mkdir(parents=True, exist_ok=True)
     rollouts = results_dir / "rollouts.npz"
     np.savez_compressed(rollouts, **examples)
+    scores = results_dir / "per_sequence.npz"
+    np.savez_compressed(scores, **{k: v.astype("float32") for k, v in per_sequence.items()})
     path = results_dir / "results.json"
     path.write_text(json.dumps(results, indent=1))
     tracking.log_json(results, "results.json")
     mlflow.log_artifact(str(rollouts))
+    mlflow.log_artifact(str(scores))
     tracking.log_figure(figures.mse_curves(results), "mse_vs_horizon.png")
+    tracking.log_figure(figures.depth_curves(results), "depth.png")
     tracking.log_figure(figures.rollout_strips(results, np.load(rollouts)), "rollouts.png")
     return path
 
 
 def headline_metrics(results: dict) -> dict:
-    """MSE over the last frames, consistency and standard MSE of each main predictor in each regime
-    (mean over seeds), keyed ``tap_t_L2_rollout_consistency`` and the like."""
+    """The figures of the `dltp run` summary and its target: every predictor's MSE per frame over the
+    last frames and identity at frame 50 (``predictor_tap_t_k4_mse_last20``...), the references',
+    and the instrument's validity (``instrument_*``)."""
     out = {}
-    for regime in REGIMES:
-        suffix = "" if regime == "teacher_forcing" else "_rollout"
-        for variant in MAIN:
-            mean = results["regimes"][regime][variant]["mean"]
-            key = variant.replace("-", "_") + suffix
-            out[f"{key}_mse_last20"] = mean["mse_last20"]
-            out[f"{key}_consistency"] = mean["consistency"]
-            out[f"{key}_standard_mse"] = mean["standard_mse"]
+    for key, model in results["models"].items():
+        name = key.replace("-", "_").replace("@", "_")
+        prefix = f"predictor_{name}" if model["kind"] == "predictor" else name
+        for metric in ("mse_last20", "standard_mse", "identity50"):
+            out[f"{prefix}_{metric}"] = model["mean"][metric]
+    instrument = results["instrument"]
+    out.update(instrument_true_identity50=instrument["true"]["identity50"]["value"],
+               instrument_reconstructed_identity50=instrument["reconstructed"]["identity50"]["value"],
+               instrument_chance=instrument["chance"], instrument_constant=instrument["constant"],
+               instrument_threshold=instrument["threshold"])
     return out

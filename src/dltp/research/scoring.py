@@ -1,109 +1,141 @@
-"""Scoring forecasts: what every predictor is measured on (``Benchmark``), its per-frame MSE, object
-consistency and the standard protocol's metrics, the copy-last-frame baseline, the per-frame curve
-in MLflow, and the mean and spread over seeds."""
+"""Scoring forecasts of the test sequences' frames GIVEN+1 .. FRAMES, sequence by sequence: the error
+of every predicted frame (OpenSTL's MSE per frame), the standard protocol's MAE and SSIM on its
+first STANDARD frames, and identity: the instrument reads the 28×28 crops of a predicted frame at
+the digits' true positions in the true frame. Then the means over seeds, and a 95 % interval for
+the difference of two models by a paired two-level bootstrap (seeds, then test sequences)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from dltp import tracking
 from dltp.research import data as mdata
 from dltp.research import protocol
-from dltp.research.latents import as_float, decode, predict, rollout
-from dltp.research.study import GIVEN, LAST, PREDICTED
+from dltp.research.latents import as_float, decoded_chunks, predict
+from dltp.research.study import GIVEN, LAST, PREDICTED, STANDARD
 
-
-def frame_mse(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
-    """Per-frame MSE (pixels in [0, 1]) averaged over sequences: (N, T, H, W[,1]) → (T,)."""
-    diff = pred.reshape(pred.shape[:2] + (-1,)) - true.reshape(true.shape[:2] + (-1,))
-    return (diff ** 2).mean(axis=(0, 2))
-
-
-def copy_last_frame(frames: np.ndarray, given: int, predicted: int) -> np.ndarray:
-    """The copy-last-frame forecast of uint8 sequences (N, T, S, S): the last given frame, repeated."""
-    return np.repeat(as_float(frames[:, given - 1:given]), predicted, axis=1)
+IDENTITY_AT = (20, 30, 40, 50)  # frames at which identity is read (1-based, as frame 50)
+CHUNK_SEQUENCES = 50  # sequences decoded and scored at a time
+# Per-sequence metrics (lower is better for the errors, higher for SSIM and identity).
+METRICS = ("mse_last20", "mse_all", "standard_mse", "standard_mae", "standard_ssim",
+           *(f"identity{t}" for t in IDENTITY_AT))
+HIGHER_IS_BETTER = {"standard_ssim", *(f"identity{t}" for t in IDENTITY_AT)}
 
 
 @dataclass
-class Benchmark:
-    """What every forecast is scored on: the test sequences (given latents, true future frames,
-    digits) on the study's horizon and on the standard protocol, with the frame models that decode
-    standardised latents and classify frames."""
+class TestSet:
+    """The held-out sequences and the instrument that reads their digits."""
 
-    decoder: object
-    classifier: object
-    latent_mean: np.ndarray
-    latent_std: np.ndarray
-    test_given: np.ndarray  # (N, GIVEN, D) standardised latents
-    test_future: np.ndarray  # (N, PREDICTED, S, S, 1) frames in [0, 1]
-    test_labels: np.ndarray  # (N, 2) digits, -1 for none
-    standard_given: np.ndarray  # (M, standard given, D) standardised latents
-    standard_future: np.ndarray  # (M, standard predicted, S, S, 1) frames in [0, 1]
+    frames: np.ndarray  # uint8 (N, FRAMES, S, S)
+    labels: np.ndarray  # (N, DIGITS)
+    positions: np.ndarray  # (N, FRAMES, DIGITS, 2)
+    reader: object  # the digit classifier of 28×28 crops
 
-    def decode(self, standardised: np.ndarray) -> np.ndarray:
-        return decode(self.decoder, standardised * self.latent_std + self.latent_mean)
+    def __len__(self) -> int:
+        return len(self.frames)
 
-    def consistency(self, last_frames: np.ndarray) -> float:
-        """Object consistency of the test sequences' last frames (N, S, S, 1)."""
-        return mdata.consistency(predict(self.classifier, last_frames), self.test_labels)
+    def identity(self, frames: np.ndarray, frame: int, rows: slice = slice(None)) -> np.ndarray:
+        """Fraction of the digits the instrument names right in ``frames`` (n, S, S[, 1]) in [0, 1], read
+        at the true positions of frame ``frame`` (1-based) of the sequences ``rows``: (n,)."""
+        positions, labels = self.positions[rows, frame - 1], self.labels[rows]
+        cut = mdata.crops(frames, positions).reshape(-1, mdata.DIGIT, mdata.DIGIT, 1)
+        named = predict(self.reader, cut.astype("float32"), batch=1024).argmax(axis=-1).reshape(labels.shape)
+        return (named == labels).mean(axis=1)
 
 
-@dataclass
-class Forecast:
-    """One predictor's rollouts, decoded and scored."""
+def score(test: TestSet, chunks: Iterable[tuple[slice, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Per-sequence metrics of a forecast given as (sequences, their predicted frames (n, PREDICTED,
+    S, S, 1) in [0, 1]) chunks, plus "mse_per_frame" (N, PREDICTED)."""
+    n = len(test)
+    squared = np.zeros((n, PREDICTED))
+    out = {k: np.zeros(n) for k in ("standard_mae", "standard_ssim")}
+    out.update({f"identity{t}": np.zeros(n) for t in IDENTITY_AT})
+    for rows, pred in chunks:
+        true = as_float(test.frames[rows, GIVEN:])
+        sq, ab = protocol.frame_errors(pred, true)
+        squared[rows] = sq
+        out["standard_mae"][rows] = ab[:, :STANDARD].mean(axis=1)
+        out["standard_ssim"][rows] = protocol.ssim(pred[:, :STANDARD], true[:, :STANDARD]).mean(axis=1)
+        for t in IDENTITY_AT:
+            out[f"identity{t}"][rows] = test.identity(pred[:, t - GIVEN - 1], t, rows)
+    return {"mse_per_frame": squared, "mse_last20": squared[:, -LAST:].mean(axis=1),
+            "mse_all": squared.mean(axis=1), "standard_mse": squared[:, :STANDARD].mean(axis=1), **out}
 
-    scores: dict  # MSE over the last frames and all, consistency, the standard protocol's metrics
-    curve: np.ndarray  # MSE per predicted frame
-    frames: np.ndarray  # the decoded test rollouts (N, PREDICTED, S, S, 1)
-    rollout_seconds: float  # rolling out and decoding the test sequences
+
+def frame_chunks(frames: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """A forecast held as uint8 (N, PREDICTED, S, S) or float frames, in scoring chunks."""
+    for start in range(0, len(frames), CHUNK_SEQUENCES):
+        part = frames[start:start + CHUNK_SEQUENCES]
+        yield slice(start, start + len(part)), as_float(part) if part.dtype == np.uint8 else part
 
 
-def score_predictor(predictor, bench: Benchmark) -> Forecast:
-    """Roll ``predictor`` out from the given latents of both test sets, decode and score."""
-    with tracking.Timer() as timer:
-        frames = bench.decode(rollout(predictor, bench.test_given, PREDICTED))
-    curve = frame_mse(frames, bench.test_future)
-    standard = bench.decode(rollout(predictor, bench.standard_given, bench.standard_future.shape[1]))
-    standard_scores = protocol.standard_metrics(standard, bench.standard_future)
-    scores = {
-        "mse_last20": float(curve[-LAST:].mean()),
-        "mse_all": float(curve.mean()),
-        "consistency": bench.consistency(frames[:, -1]),
-        **{f"standard_{k}": v for k, v in standard_scores.items()},
-    }
-    return Forecast(scores, curve, frames, timer.seconds)
+def latent_chunks(decoder, latents: np.ndarray) -> Iterator[tuple[slice, np.ndarray]]:
+    """A forecast held as (N, PREDICTED, D) latents, decoded in scoring chunks."""
+    return decoded_chunks(decoder, latents, CHUNK_SEQUENCES)
+
+
+def copy_last_frame(frames: np.ndarray) -> np.ndarray:
+    """The copy-last-frame forecast of uint8 sequences (N, T, S, S): frame GIVEN, repeated (uint8)."""
+    return np.repeat(frames[:, GIVEN - 1:GIVEN], PREDICTED, axis=1)
 
 
 def log_curve(run_id: str, curve: np.ndarray) -> None:
-    """The per-frame MSE as metric ``mse_frame`` with step = frame number, in one request."""
+    """The MSE of every predicted frame as metric ``mse_frame``, step = frame number, in one request."""
+    import time
+
     from mlflow.entities import Metric
+
+    from dltp import tracking
 
     now = int(time.time() * 1000)
     tracking.client().log_batch(run_id, metrics=[Metric("mse_frame", float(v), now, GIVEN + 1 + i)
                                                  for i, v in enumerate(curve)])
 
 
-def _summary(values: list[float]) -> tuple[float, float]:
-    arr = np.asarray(values, dtype="float64")
-    return float(arr.mean()), float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+# --- Summaries and intervals ----------------------------------------------------------------
+
+def summary(per_seed: list[dict[str, np.ndarray]]) -> dict:
+    """Means over seeds and sequences of every metric, the standard deviation of the per-seed
+    means (0 with one seed), and the mean MSE of every predicted frame."""
+    seed_means = {k: np.array([run[k].mean() for run in per_seed]) for k in METRICS}
+    curve = np.mean([run["mse_per_frame"].mean(axis=0) for run in per_seed], axis=0)
+    identity = [float(np.mean([run[f"identity{t}"].mean() for run in per_seed])) for t in IDENTITY_AT]
+    return {"mean": {k: float(v.mean()) for k, v in seed_means.items()},
+            "seed_std": {k: float(v.std(ddof=1)) if len(v) > 1 else 0.0 for k, v in seed_means.items()},
+            "mse_per_frame": curve.tolist(), "identity_per_frame": identity}
 
 
-def aggregate(spec: dict, runs: list[dict]) -> dict:
-    """Mean and sample standard deviation over seeds (std 0 with one seed, which the paper says)."""
-    keys = ("mse_last20", "mse_all", "consistency", "standard_mse", "standard_mae", "standard_ssim",
-            "train_seconds", "rollout_seconds", "rollout_ms_per_sequence")
-    stats = {k: _summary([r[k] for r in runs]) for k in keys}
-    curves = np.array([r["mse_per_frame"] for r in runs])
-    return {
-        **{k: spec[k] for k in ("label", "kind", "layers", "window", "memory") if k in spec},
-        "main": bool(spec.get("main")),
-        "parameters": runs[0]["parameters"],
-        "mean": {k: v[0] for k, v in stats.items()},
-        "std": {k: v[1] for k, v in stats.items()},
-        "mse_per_frame_mean": curves.mean(axis=0).tolist(),
-        "mse_per_frame_std": (curves.std(axis=0, ddof=1) if len(runs) > 1 else curves.std(axis=0)).tolist(),
-        "runs": runs,
-    }
+def interval(a: np.ndarray, b: np.ndarray, rng: np.random.Generator, resamples: int,
+             level: float = 0.95) -> dict:
+    """The mean of a - b and its ``level`` interval, from per-sequence values a (S_a, N) and b (S_b, N)
+    (S = seeds; 1 for a model trained once): a two-level bootstrap that resamples seeds, then test
+    sequences, both with replacement; the same sequences on both sides (paired), and the same seeds
+    where both sides have them."""
+    a, b = np.atleast_2d(a).astype("float64"), np.atleast_2d(b).astype("float64")
+    n = a.shape[1]
+    if b.shape[1] != n:
+        raise ValueError(f"the two sides are scored on different sequences ({n} and {b.shape[1]})")
+    sequence_weights = rng.multinomial(n, np.full(n, 1.0 / n), size=resamples) / n  # (R, N)
+
+    def resampled(values: np.ndarray, seed_weights: np.ndarray) -> np.ndarray:  # (R,)
+        return np.einsum("rs,sn,rn->r", seed_weights, values, sequence_weights)
+
+    seeds = max(len(a), len(b))
+    shared = rng.multinomial(seeds, np.full(seeds, 1.0 / seeds), size=resamples) / seeds
+
+    def seed_weights(values: np.ndarray) -> np.ndarray:
+        return shared if len(values) == seeds else np.ones((resamples, 1))
+
+    draws = resampled(a, seed_weights(a)) - resampled(b, seed_weights(b))
+    tail = (1 - level) / 2
+    low, high = np.quantile(draws, [tail, 1 - tail])
+    return {"difference": float(a.mean() - b.mean()), "low": float(low), "high": float(high)}
+
+
+def proportion_interval(values: np.ndarray, rng: np.random.Generator, resamples: int, level: float = 0.95) -> dict:
+    """A mean over sequences (a proportion such as identity) with its bootstrap ``level`` interval."""
+    zero = np.zeros((1, values.shape[-1]))
+    out = interval(np.atleast_2d(values), zero, rng, resamples, level)
+    return {"value": out["difference"], "low": out["low"], "high": out["high"]}

@@ -1,6 +1,6 @@
-"""What the study compares, the same in every run: the sequences' geometry, the latent predictors
-(three main ones and their ablations), the two training regimes, and the MLflow names under which
-each of its runs is tracked."""
+"""What the study compares, the same in every run: the sequences' geometry, the frame model's
+latent, the three latent predictors, and the MLflow names under which each of its runs is
+tracked. Budgets (sequences, epochs, seeds, rollout depths) are options: dltp.registry."""
 
 from __future__ import annotations
 
@@ -11,28 +11,27 @@ from dltp.research import models
 
 EXPERIMENT = "tp5-research"  # the MLflow experiment
 DLTP_ID = "tp5.research"  # the `dltp run` id, tagged on every run of the study
-FRAMES, GIVEN, SIZE, LATENT = 50, 10, 64, 64
+FRAMES, GIVEN, SIZE = 50, 10, 64
 PREDICTED = FRAMES - GIVEN
 LAST = 20  # the "MSE over the last 20 frames" of the original proposal
+STANDARD = 10  # the standard protocol predicts frames GIVEN+1 .. GIVEN+STANDARD (10 → 10)
+GRID, CHANNELS = SIZE // 4, 1  # the frame model's spatial latent: GRID × GRID × CHANNELS
+LATENT = GRID * GRID * CHANNELS  # what the predictors read, flattened
 TAP_T_WINDOW = 10
 
-# id -> (label, group, builder kind, builder kwargs, description of the knob for the paper)
+# id -> label, builder kind and keyword arguments
 VARIANTS: dict[str, dict] = {
-    "tap": {"label": "TAP (GRU)", "kind": "recurrent", "kwargs": {}, "main": True},
-    "tap-t-L1": {"label": "TAP-T", "kind": "tap_t", "kwargs": {"layers_": 1, "window": TAP_T_WINDOW},
-                 "layers": 1, "window": TAP_T_WINDOW},
-    "tap-t-L2": {"label": "TAP-T", "kind": "tap_t", "kwargs": {"layers_": 2, "window": TAP_T_WINDOW},
-                 "layers": 2, "window": TAP_T_WINDOW, "main": True},
-    "tap-t-L4": {"label": "TAP-T", "kind": "tap_t", "kwargs": {"layers_": 4, "window": TAP_T_WINDOW},
-                 "layers": 4, "window": TAP_T_WINDOW},
-    "tap-m-M10": {"label": "TAP-M", "kind": "tap_m", "kwargs": {"memory": 10}, "memory": 10},
-    "tap-m-M25": {"label": "TAP-M", "kind": "tap_m", "kwargs": {"memory": 25}, "memory": 25},
-    "tap-m-all": {"label": "TAP-M", "kind": "tap_m", "kwargs": {"memory": None}, "memory": "all", "main": True},
+    "tap": {"label": "TAP (GRU)", "short": "TAP", "kind": "recurrent", "kwargs": {}},
+    "tap-t": {"label": f"TAP-T (2 layers, window {TAP_T_WINDOW})", "short": "TAP-T", "kind": "tap_t",
+              "kwargs": {"layers_": 2, "window": TAP_T_WINDOW}},
+    "tap-m": {"label": "TAP-M (memory of all latents)", "short": "TAP-M", "kind": "tap_m",
+              "kwargs": {"memory": None}},
 }
-MAIN = [v for v, spec in VARIANTS.items() if spec.get("main")]
-# Training regimes: teacher forcing (one pass on true latents) and the rollout objective
-# (``rollout_steps`` passes through the model's own predictions, models.build_rollout_trainer).
-REGIMES = {"teacher_forcing": "teacher forcing", "rollout": "rollout training"}
+
+
+def model_id(variant: str, depth: int) -> str:
+    """'tap-t@k4': a predictor fine-tuned at rollout depth 4 (depth 1: teacher forcing)."""
+    return f"{variant}@k{depth}"
 
 
 def architecture() -> dict:
@@ -44,7 +43,9 @@ def architecture() -> dict:
     return {"gru_units": default(models.build_recurrent, "units"),
             "tap_t_d_model": default(models.build_tap_t, "d_model"),
             "tap_t_heads": default(models.build_tap_t, "heads"), "tap_t_ff": default(models.build_tap_t, "ff"),
-            "tap_m_key_dim": default(models.build_tap_m, "key_dim"), "tap_m_ff": default(models.build_tap_m, "ff")}
+            "tap_m_key_dim": default(models.build_tap_m, "key_dim"), "tap_m_ff": default(models.build_tap_m, "ff"),
+            "tap_t_window": TAP_T_WINDOW, "latent_grid": GRID, "latent_channels": CHANNELS, "latent_dim": LATENT,
+            "autoencoder_width": default(models.build_autoencoder, "width")}
 
 
 def child_run(parent_id: str, run_name: str, **kwargs):

@@ -1,28 +1,33 @@
-"""How numbers and comparisons become the paper's words: every number is formatted by the helpers
-below (so that the paper's numbers can be matched exactly against the JSON), every comparison of
-two models gets a verdict and a sentence that agrees with it, and every model and regime has one
-name. Nothing here imports numpy, keras or LaTeX.
-
-A comparison's verdict is **better**, **worse**, **within the spread** (the gap is at most the sum
-of the two standard deviations over seeds) or **equal** (the printed values are the same); with
-one seed there is no spread, and the sentence says so instead of "± 0.0000".
+"""How numbers and comparisons become the paper's words. Every number is formatted here, so that
+the paper's numbers can be matched exactly against ``results.json``; every comparison is a mean
+difference with its 95 % interval, and its verdict is **better** or **worse** only when the
+interval excludes zero, else "no difference detected at this sample size". Nothing here imports
+numpy, keras or LaTeX.
 """
 
 from __future__ import annotations
 
-REGIME_NAMES = {"teacher_forcing": "teacher forcing", "rollout": "rollout training"}
-REGIME_SHORT = {"teacher_forcing": "TF", "rollout": "RT"}  # in the narrow tables; the captions say so
+NO_DIFFERENCE = "no difference detected at this sample size"
 
 
-# --------------------------------------------------------------------------------------------
-# Number formatting: the only way a number enters the paper.
+# --- Numbers: the only way a number enters the paper ------------------------------------------
 
-def mse(v: float) -> str:
-    return f"{v:.4f}"
+def per_frame(v: float) -> str:
+    """MSE or MAE per frame (a sum over the frame's pixels, OpenSTL's unit)."""
+    return f"{v:.1f}"
 
 
 def pct(v: float) -> str:
     return f"{100 * v:.1f}"
+
+
+def ssim(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def published(v: float) -> str:
+    """A published figure, with the decimals it was published with."""
+    return f"{v:.2f}" if v >= 1 else f"{v:.4f}"
 
 
 def sec(v: float) -> str:
@@ -33,49 +38,51 @@ def ms(v: float) -> str:
     return f"{v:.2f}"
 
 
-def per_frame(v: float) -> str:
-    """MSE/MAE per frame summed over pixels (the standard protocol's unit)."""
-    return f"{v:.1f}"
+def signed(text: str) -> str:
+    """'2.1' → '$+2.1$', '-2.1' → '$-2.1$' (math mode: a real minus sign)."""
+    return f"${text}$" if text.startswith("-") else f"$+{text}$"
 
 
-def ssim(v: float) -> str:
-    return f"{v:.3f}"
+def spread(mean: float, std: float, seeds: int, fmt) -> str:
+    """'m $\\pm$ s' over several seeds (s: the per-seed means' standard deviation); 'm' alone with one."""
+    return f"{fmt(mean)} $\\pm$ {fmt(std)}" if seeds > 1 else fmt(mean)
 
 
-def spread(mean: float, std: float, n: int, fmt) -> str:
-    """'m $\\pm$ s' over several seeds; 'm' alone with one seed (no spread was measured)."""
-    return f"{fmt(mean)} $\\pm$ {fmt(std)}" if n > 1 else fmt(mean)
+# --- Comparisons -----------------------------------------------------------------------------
+
+def verdict(comparison: dict, higher_is_better: bool) -> str:
+    """'better' / 'worse' for a (the comparison's first side) against b when the interval of a - b
+    excludes zero, else NO_DIFFERENCE."""
+    if comparison["low"] > 0:
+        return "better" if higher_is_better else "worse"
+    if comparison["high"] < 0:
+        return "worse" if higher_is_better else "better"
+    return NO_DIFFERENCE
 
 
-# --------------------------------------------------------------------------------------------
-# Comparisons
-
-def verdict(a: float, a_std: float, b: float, b_std: float, n: int, fmt, lower_is_better: bool = True) -> str:
-    """'better' / 'worse' / 'within the spread' / 'equal' for a against b."""
-    if fmt(a) == fmt(b):
-        return "equal"
-    if n > 1 and abs(a - b) <= a_std + b_std:
-        return "within the spread"
-    return "better" if (a < b) == lower_is_better else "worse"
+def effect(comparison: dict, fmt, unit: str = "") -> str:
+    """'$+2.1$ points, 95 % interval [$-0.4$, $+4.6$]': the difference a - b and its interval."""
+    return (f"{signed(fmt(comparison['difference']))}{unit}, interval [{signed(fmt(comparison['low']))}, "
+            f"{signed(fmt(comparison['high']))}]")
 
 
-def comparison(subject: str, other: str, metric: str, a: tuple, b: tuple, n: int, fmt,
-               lower_is_better: bool = True, unit: str = "") -> tuple[str, str]:
-    """(verdict, sentence) for ``subject`` against ``other`` on ``metric``; a and b are (mean, std)."""
-    word = verdict(a[0], a[1], b[0], b[1], n, fmt, lower_is_better)
-    av, bv = f"{spread(a[0], a[1], n, fmt)}{unit}", f"{spread(b[0], b[1], n, fmt)}{unit}"
-    if word == "equal":
-        return word, f"{subject}'s {metric} equals {other}'s at the printed precision ({av})"
-    if word == "within the spread":
-        return word, (f"{subject}'s {metric} ({av}) and {other}'s ({bv}) are within the spread of each other "
-                      f"(the gap is at most the sum of their standard deviations over {n} seeds): "
-                      "no difference is established")
-    direction = "lower" if a[0] < b[0] else "higher"
-    if n > 1:
-        how = f"{word}, by more than the sum of the two standard deviations over {n} seeds"
-    else:
-        how = f"{word} on a single seed, whose spread is not measured"
-    return word, f"{subject}'s {metric} ({av}) is {direction} than {other}'s ({bv}): {how}"
+def grouped(subjects: list[tuple[str, dict]], higher_is_better: bool, fmt, unit: str = "",
+            everyone: str = "") -> str:
+    """One clause for several comparisons on one metric, grouped by verdict: 'better for A (…) and
+    B (…); worse for C (…); no difference detected at this sample size for D (…)'. When all agree
+    and ``everyone`` names them: 'better for every predictor, every interval excluding zero
+    (differences from … to …)'."""
+    by_verdict: dict[str, list[tuple[str, dict]]] = {}
+    for name, comparison in subjects:
+        by_verdict.setdefault(verdict(comparison, higher_is_better), []).append((name, comparison))
+    if everyone and len(by_verdict) == 1 and len(subjects) > 2:
+        word = next(iter(by_verdict))
+        diffs = sorted(c["difference"] for _, c in subjects)
+        excluding = "including" if word == NO_DIFFERENCE else "excluding"
+        return (f"{word} for {everyone}, every interval {excluding} zero (differences from "
+                f"{signed(fmt(diffs[0]))}{unit} to {signed(fmt(diffs[-1]))}{unit})")
+    return "; ".join(f"{word} for " + and_list([f"{name} ({effect(c, fmt, unit)})" for name, c in by_verdict[word]])
+                     for word in ("better", "worse", NO_DIFFERENCE) if word in by_verdict)
 
 
 def and_list(items: list[str]) -> str:
@@ -83,13 +90,3 @@ def and_list(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def variant_name(results: dict, variant: str) -> str:
-    """How the paper names a predictor: 'TAP-T (2 layers)', 'TAP-M (memory all)', 'TAP (GRU)'."""
-    model = results["regimes"]["teacher_forcing"][variant]
-    if model["kind"] == "tap_t":
-        return f"TAP-T ({model['layers']} layer{'s' if model['layers'] != 1 else ''})"
-    if model["kind"] == "tap_m":
-        return f"TAP-M (memory {model['memory']})"
-    return model["label"]
