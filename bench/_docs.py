@@ -67,6 +67,11 @@ LINK = re.compile(r"(!?)\[((?:[^\[\]]|\[[^\]]*\])*)\]\(\s*<?([^)\s>]+)>?(?:\s+\"
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
 
 
+# what a block, a row or a benchmark shows instead of a record it refuses; stable, so the docs do not
+# change with every commit that leaves the record stale (`--check` lists the reasons)
+NOT_AT_THIS_COMMIT = "not measured at this commit (its record is stale: `make records-check`)"
+
+
 class RecordError(Exception):
     """A record, a key or a template that a renderer needs is missing or wrong."""
 
@@ -81,6 +86,9 @@ class Records:
     cache: dict = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (record, why)
     used: set = field(default_factory=set)
+    # refuse a record that is dirty or stale (bench/_provenance.py): its blocks say so, with no figure
+    strict: bool = True
+    refused: dict = field(default_factory=dict)  # record -> why
 
     def path(self, name: str) -> Path | None:
         return next((d / f"{name}.json" for d in self.dirs if (d / f"{name}.json").exists()), None)
@@ -89,11 +97,23 @@ class Records:
         self.used.add(name)
         if name not in self.cache:
             path = self.path(name)
-            self.cache[name] = json.loads(path.read_text()) if path else None
+            record = json.loads(path.read_text()) if path else None
+            if record is not None and self.strict:
+                why = stale(record, self.root)
+                if why:
+                    self.refused[name], record = why, None
+            self.cache[name] = record
         return self.cache[name]
 
     def all(self) -> dict[str, dict]:
         return {p.stem: self.get(p.stem) for d in self.dirs if d.is_dir() for p in sorted(d.glob("*.json"))}
+
+
+def stale(record: dict, root: Path = ROOT) -> list[str]:
+    """Why ``record`` cannot be quoted at this commit (empty when it can): bench/_provenance.py."""
+    import _provenance
+
+    return _provenance.problems(record, root)
 
 
 def result(record: dict):
@@ -145,7 +165,10 @@ def render_block(names: list[str], template: str, doc: Path, records: Records) -
     found = {name: records.get(name) for name in names}
     missing = [name for name, r in found.items() if r is None]
     if missing:
-        records.problems += [(name, f"{where}: no record {name}") for name in missing]
+        records.problems += [(name, f"{where}: no record {name}") for name in missing if name not in records.refused]
+        refused = [name for name in missing if name in records.refused]
+        if refused:
+            return pending(missing, NOT_AT_THIS_COMMIT)
         return pending(missing, "no record")
     wanting: list[tuple[str, str]] = []
 

@@ -10,8 +10,8 @@ Three kinds of generated text, all from bench/results/:
   what each benchmark printed when bench/run_all.py last ran it (bench/results/runs/NAME.json);
 - every record block of the docs (``<!-- record NAME … -->`` … ``<!-- end record -->``, bench/_docs.py).
 
-    python bench/render_results.py                 # rewrite them all; refuses dirty or stale records
-    python bench/render_results.py --allow-stale   # rewrite them from whatever records there are
+    python bench/render_results.py                 # rewrite them all; a dirty or stale record is not quoted
+    python bench/render_results.py --allow-stale   # a preview quoting every record there is
     python bench/render_results.py --check         # change nothing; exit 1 on any problem below
 
 ``--check`` reports (1) text that differs from what its records give, a figure typed by hand (neither
@@ -19,8 +19,9 @@ rendered nor declared as a setting), a broken relative link or anchor, an image 
 a PNG of docs/figures/ over 300 KB;
 (2) records that cannot be quoted: missing, dirty, or stale (bench/_provenance.py), lacking a key or a
 figure a block asks for, or recorded with another command than bench/records.toml gives — with the
-command that re-records each. The tests run (1) as tests/docs/test_docs_figures.py and (2) as
-tests/docs/test_records_fresh.py.
+command that re-records each. tests/docs/test_docs_figures.py runs (1): the docs quote no figure
+that a sound record does not give (a dirty or stale one renders as "not measured at this commit").
+(2) is `make records-check`: what is left to re-measure, which the docs then show as a gap.
 
 In a ROWS format string, fields name a record's result key (``{test_accuracy:.4f}`` for a row's first
 record) or a record and a key path (``{tp5_seq2seq_co2.mase_seasonal:.2f}``, ``{tp4_unet.iou_vs_dice.0.dice}``);
@@ -207,12 +208,17 @@ def command(record: dict) -> str:
     return record["command"].replace(" --json", "")
 
 
-def render_row(row: Row, labs: Path = LABS, problems: list | None = None) -> str:
+def render_row(row: Row, labs: Path = LABS, problems: list | None = None, strict: bool = True) -> str:
     """The row's table line. With ``problems``, a row that its records cannot give (a missing record or
-    key) is rendered as "not recorded yet" and the reason appended there; without, it is an error."""
+    key) is rendered as "not recorded yet" and the reason appended there; without, it is an error. With
+    ``strict``, a dirty or stale record (bench/_provenance.py) is not quoted: the row says so."""
     links = ", ".join(f"[{name}](bench/results/labs/{name}.json)" for name in row.records)
     try:
         records = {name: load_record(name, labs) for name in row.records}
+        refused = [name for name, r in records.items() if strict and _docs.stale(r, ROOT)]
+        if refused:
+            return (f"| {row.lab} | *{_docs.NOT_AT_THIS_COMMIT}* | "
+                    f"{_RecordFormatter().format(row.original, ref=references())} | {links} |")
         results = {name: r["result"] for name, r in records.items()}
         first = records[row.records[0]]
         # the machine's load when the command started, and the command's wall time
@@ -233,9 +239,9 @@ def render_row(row: Row, labs: Path = LABS, problems: list | None = None) -> str
     return f"| {row.lab}, {commands} | {measured} | {original} | {links} |"
 
 
-def render(rows: list[Row] = ROWS, labs: Path = LABS, problems: list | None = None) -> str:
+def render(rows: list[Row] = ROWS, labs: Path = LABS, problems: list | None = None, strict: bool = True) -> str:
     lines = ["| lab, command | measured | original author | record |", "|---|---|---|---|"]
-    lines += [render_row(row, labs, problems) for row in rows]
+    lines += [render_row(row, labs, problems, strict) for row in rows]
     return "\n".join(lines)
 
 
@@ -251,7 +257,7 @@ def replace_section(text: str, body: str, start: str = START, end: str = END) ->
     return f"{head}{start}\n{body}\n{end}{rest.partition(end)[2]}"
 
 
-def bench_section(runs: Path = RUNS, problems: list | None = None) -> str:
+def bench_section(runs: Path = RUNS, problems: list | None = None, strict: bool = True) -> str:
     """docs/benchmarks.md's generated section: each benchmark's latest recorded output."""
     import run_all
 
@@ -265,6 +271,10 @@ def bench_section(runs: Path = RUNS, problems: list | None = None) -> str:
                 problems.append((script.stem, "docs/benchmarks.md: not measured yet"))
             continue
         r = json.loads(path.read_text())
+        if strict and _docs.stale(r, ROOT):
+            sections.append(f"### {script.stem} — {_docs.NOT_AT_THIS_COMMIT}\n\n"
+                            f"`python bench/run_all.py --only {script.stem}`\n")
+            continue
         status = "" if r["returncode"] == 0 else f" — **failed (exit {r['returncode']})**"
         context = f", {r['threads']} thread(s)" if r.get("threads") else ""
         if r.get("load_average_at_start") is not None:
@@ -291,9 +301,9 @@ def expected(path: Path, records: Records, problems: list) -> str:
     """What ``path`` should hold: its generated sections and record blocks rendered from the records."""
     text = path.read_text()
     if path == README and START in text:
-        text = replace_section(text, render(problems=problems))
+        text = replace_section(text, render(problems=problems, strict=records.strict))
     if BENCH_START in text:
-        text = replace_section(text, bench_section(problems=problems), BENCH_START, BENCH_END)
+        text = replace_section(text, bench_section(problems=problems, strict=records.strict), BENCH_START, BENCH_END)
     return _docs.render(text, path, records)
 
 
@@ -308,7 +318,9 @@ def check_text(paths: list[Path] | None = None) -> list[str]:
     """Problems of the docs themselves: text that differs from its records, figures typed by hand,
     broken links, images no record lists. Empty when the docs say what the records say."""
     records = Records()
-    listed = {(ROOT / f["file"]).resolve() for r in records.all().values() if r for f in r.get("figures", [])}
+    # an image of a stale record is still its record's (its block no longer shows it)
+    listed = {(ROOT / f["file"]).resolve() for r in Records(strict=False).all().values() if r
+              for f in r.get("figures", [])}
     problems = []
     for path in paths or docs():
         text = path.read_text()
@@ -341,7 +353,7 @@ def manifest() -> dict:
 def _quoted(paths: list[Path]) -> tuple[Records, list[tuple[str, str]], set[str], set[str]]:
     """The records ``paths`` quote (after rendering them: what the rendering missed, by record), and which
     of them are benchmarks."""
-    records, rendering = Records(), []
+    records, rendering = Records(strict=False), []
     for path in paths:
         expected(path, records, rendering)
     quoted = records.used | ({name for row in ROWS for name in row.records} if README in paths else set())
@@ -406,15 +418,11 @@ def check_records(paths: list[Path] | None = None) -> list[str]:
 
 
 def write(allow_stale: bool = False, paths: list[Path] | None = None) -> list[Path]:
-    """Rewrite every generated section and record block; the files changed. Refuses (RecordError, nothing
-    written) when a quoted record is dirty or stale, unless ``allow_stale``; a missing record or key is
-    rendered as a visible "not recorded yet" (and reported by check_records)."""
-    if not allow_stale:
-        problems = stale(paths)
-        if problems:
-            raise RecordError("records that are dirty or stale (take them again, or pass --allow-stale to render "
-                              "them anyway; --check still fails):\n  " + "\n  ".join(problems))
-    records, changed = Records(), []
+    """Rewrite every generated section and record block; the files changed. A dirty or stale record
+    (bench/_provenance.py) is not quoted: its blocks say "not measured at this commit", unless
+    ``allow_stale`` (a preview: the docs check then fails); a missing record or key is rendered as a
+    visible "not recorded yet" (and reported by check_records)."""
+    records, changed = Records(strict=not allow_stale), []
     for path in paths or docs():
         text = path.read_text()
         wanted = expected(path, records, [])
@@ -428,7 +436,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 on any problem")
     parser.add_argument("--allow-stale", action="store_true",
-                        help="render from records that are dirty, stale or incomplete (--check still fails)")
+                        help="a preview that quotes dirty or stale records too (--check then fails)")
     args = parser.parse_args(argv)
     try:
         if args.check:

@@ -52,12 +52,12 @@ import time
 import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
 from dltp import backends, plots
 
-# Half the cores, as `dltp run` gives each experiment (on a shared machine more threads crawl).
+# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
 backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
 import keras
 import numpy as np
 
-backends.skip_tensorflow_seeding()  # keras' seeding would import tensorflow only to seed tf.data
+backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 

@@ -19,7 +19,7 @@ def git(root: Path, *args: str) -> None:
 def make_project(tmp_path: Path) -> Path:
     bench = tmp_path / "bench"
     bench.mkdir()
-    for name in ("run_all.py", "_common.py", "_preferences.py", "render_results.py", "_docs.py", "_provenance.py"):
+    for name in ("run_all.py", "_common.py", "_preferences.py", "render_results.py", "_docs.py", "_provenance.py", "_rounds.py"):
         shutil.copy(BENCH / name, bench / name)
     shutil.copytree(BENCH / "_hook", bench / "_hook")
     (bench / "alpha.py").write_text("import os\nprint('| alpha | ' + os.environ.get('OMP_NUM_THREADS', '-') + ' |')\n")

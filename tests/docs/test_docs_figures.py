@@ -54,7 +54,7 @@ def site(tmp_path):
           result={"results": [{"experiment": "x", "seconds": 1.5}]})
     doc = tmp_path / "docs" / "page.md"
     doc.parent.mkdir()
-    return Records(dirs=(labs,), root=tmp_path), doc
+    return Records(dirs=(labs,), root=tmp_path, strict=False), doc
 
 
 def block(names: str, template: str, rendered: str = "old\n") -> str:
@@ -71,7 +71,7 @@ def test_a_block_renders_its_template_from_its_records(site):
     assert ("-->\naccuracy **0.877**, author 0.9781, 1.5 s ([`lab`](../labs/lab.json))\n"
             "| a | 0.50 |\n| b | 0.25 |\n<!-- end record -->\nafter\n") in rendered
     assert records.problems == []
-    assert _docs.render(rendered, doc, Records(dirs=records.dirs, root=records.root)) == rendered
+    assert _docs.render(rendered, doc, Records(dirs=records.dirs, root=records.root, strict=False)) == rendered
 
 
 def test_a_block_without_its_record_key_or_figure_says_so_and_reports_it(site):
@@ -119,3 +119,11 @@ def test_links_and_anchors_resolve_and_images_are_found(tmp_path):
     assert broken == {("missing.md", False), ("other.md#nothing", False), ("figures/plot.png", True)}
     assert _docs.images(text, page) == [tmp_path / "figures" / "plot.png"]
     assert _docs.slug("Backends, threads and devices") == "backends-threads-and-devices"
+
+
+def test_a_dirty_or_stale_record_is_refused_and_its_block_says_so(site):
+    records, doc = site
+    strict = Records(dirs=records.dirs, root=records.root)  # the site's records name no real commit
+    text = _docs.render(block("lab", "accuracy {{ accuracy|f('.3f') }}\n"), doc, strict)
+    assert _docs.NOT_AT_THIS_COMMIT in text and "0.877" not in text and "lab" in strict.refused
+    assert "0.877" in _docs.render(block("lab", "accuracy {{ accuracy|f('.3f') }}\n"), doc, records)
