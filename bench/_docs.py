@@ -149,7 +149,8 @@ def reference(experiment: str, key: str) -> float:
 
 
 def pending(names: list[str], why: str) -> str:
-    return f"*Not recorded yet ({why}): `make records ONLY=\"{' '.join(names)}\"` (bench/records.toml).*\n"
+    lead = f"{why[0].upper()}{why[1:]}" if why == NOT_AT_THIS_COMMIT else f"Not recorded yet ({why})"
+    return f"*{lead}: `make records ONLY=\"{' '.join(names)}\"` (bench/records.toml).*\n"
 
 
 def render_block(names: list[str], template: str, doc: Path, records: Records) -> str:
