@@ -21,19 +21,18 @@ class Lab(NamedTuple):
     pending: str = ""  # why the module is not checked yet
 
 
-REWRITE = "its headings and quick budgets come with the module's rewrite (issue 26), under way"
 LABS = {
-    "tp1.py": Lab(("Data", "Model", "Training", "Evaluation", "Registration"), pending=REWRITE),
+    "tp1.py": Lab(("Data", "Model", "Training", "Evaluation", "Registration")),
     "tp1_batching.py": Lab(("Data", "Model", "Training", "Evaluation", "Comparison")),
-    "tp2.py": Lab(("Data", "Bias/variance", "Regularisation", "Optimisers", "BatchNorm", "Comparison"),
-                  pending=REWRITE),
-    "tp2_diagnosis.py": Lab(("Bias/variance", "Regularisation", "Optimisers", "BatchNorm"), pending=REWRITE),
+    "tp2.py": Lab(("Data", "Bias/variance", "Regularisation", "Optimisers", "BatchNorm", "Comparison")),
+    "tp2_diagnosis.py": Lab(("Bias/variance", "Regularisation", "Optimisers", "BatchNorm")),
     "tp3.py": Lab(("Data", "Model", "Training", "Evaluation", "Comparison", "The concepts"),
                   before=("run_cnn", "run_resnet", "load_data")),
     "tp3_detection.py": Lab(("Data", "Model", "Training", "Evaluation")),
     "tp3_style_transfer.py": Lab(("Images", "Model", "Loss and optimisation loop", "Result")),
-    "tp4.py": Lab(("Data", "Model", "Training", "Evaluation"), pending=REWRITE),
-    "tp4_memory.py": Lab(("Model", "From the shapes", "Measured", "Comparison"), pending=REWRITE),
+    # Two exercises of the course in one module, each with its data, model, training and evaluation.
+    "tp4.py": Lab(("U-Net segmentation", "IoU vs Dice", "Conv3D")),
+    "tp4_memory.py": Lab(("Model", "From the shapes", "Measured", "Comparison")),
     "tp5_attention.py": Lab(("Data", "Model", "Training", "Evaluation", "Visualisation")),
     "tp5_seq2seq.py": Lab(("Data", "Model", "Training", "Forecast", "Evaluation", "Attention")),
 }

@@ -67,6 +67,9 @@ def test_help_shows_the_declared_defaults(monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("experiment, name, full, quick", [
+    ("tp1", "subset", None, [12_000, 2_000]),  # None: all of them
+    ("tp2.diagnose", "split", None, [600, 600, 1_000]),  # None: the course's split
+    ("tp2.batchnorm", "split", None, [600, 600, 1_000]),
     ("tp1.batching", "budget_s", 30.0, 3.0),
     ("tp1.batching", "eval_points", 10, 4),
     ("tp1.batching", "eval_images", 2000, 2000),
@@ -84,6 +87,10 @@ def test_help_shows_the_declared_defaults(monkeypatch, capsys):
     ("tp3.detection", "detection_test_images", 1000, 300),
     ("tp3.detection", "detection_size", 64, 32),
     ("tp3.detection", "object_radius", [0.08, 0.3], [0.15, 0.4]),
+    ("tp4.unet", "circle_images", [500, 100], [200, 50]),
+    ("tp4.unet", "circle_size", 128, 64),
+    ("tp4.conv3d", "volumes", [600, 200, 400], [600, 100, 200]),
+    ("tp4.conv3d", "volume_size", 32, 16),
     ("tp5.attention", "sentences", 4000, 2000),
     ("tp5.attention", "test_sentences", 1000, 500),
     ("tp5.attention", "epochs", 10, 6),

@@ -93,13 +93,16 @@ OPTIONS: dict[str, Option] = {
                           "spaced in training time", default=10, quick=4),
     "eval_images": Option("--eval-images", int, "tp1.batching: validation images the loss is measured on",
                           default=2000),
+    # Quick: a fifth of MNIST (offline: all 4,000 training digits of mnist_5k), the recipe's epochs.
+    "subset": Option("--subset", int, "tp1: train on the first N training images and test on the first M; "
+                     "all if not given", nargs=2, quick=(12_000, 2_000)),
 }
 
 EXPERIMENTS: list[Experiment] = [
-    # Quick: a fifth of MNIST (dltp.labs.tp1) for the recipe's 5 epochs; after 3, real digits from the
+    # Quick: a fifth of MNIST (--subset) for the recipe's 5 epochs; after 3, real digits from the
     # 3,600 offline training images were still at the 0.90 of the target, some seeds and backends below.
     Experiment("tp1", "tp1", "Dense MNIST classifier, original recipe, tracked and registered as mnist-dense",
-               "dltp.labs.tp1:run", ("dropout", "learning_rate"),
+               "dltp.labs.tp1:run", ("dropout", "learning_rate", "subset"),
                defaults={"epochs": 5, "batch_size": 128}),
     Experiment("tp1.batching", "tp1",
                "Full-batch GD vs SGD vs mini-batches: throughput and loss after equal wall time",
@@ -122,8 +125,14 @@ OPTIONS.update({
     "val_threshold": Option("--val-threshold", float,
                             "TP2 BatchNorm: judge on the first epoch at this validation accuracy (the original "
                             "0.975) instead of 98 % of the better model's best"),
+    # Quick: a small problem with the full epochs. 600 training images are few enough for the
+    # unregularised 512-unit network to overfit them (high variance, the lesson of ex. 1-2) and cheap
+    # enough for six models; 600 more for validation (a 60-image split would move 1.7 % per image).
+    "split": Option("--split", int, "TP2: train on the first N training images, validate on the next M, test "
+                    "on the first T test images; if not given, the last 10 % of the training images validate",
+                    nargs=3, quick=(600, 600, 1_000)),
 })
-_TP2_OPTIONS = ("bias_threshold", "variance_threshold", "val_threshold")
+_TP2_OPTIONS = ("bias_threshold", "variance_threshold", "val_threshold", "split")
 EXPERIMENTS += [
     Experiment("tp2.diagnose", "tp2", "Bias/variance diagnosis of the TP1 model, 15 epochs on a 54k/6k/10k split",
                "dltp.labs.tp2:run_diagnose", _TP2_OPTIONS),
@@ -195,15 +204,29 @@ OPTIONS.update({
                     default=(32, 64, 96, 128), quick=(32, 64)),
     "batches": Option("--batches", int, "tp4.memory batch sizes, e.g. --batches 1 4", nargs="+",
                       default=(1, 4), quick=(1,)),
+    # Quick: the same picture at 64×64 (radii scaled), 200 images, 8 epochs: a quarter of the pixels.
+    "circle_images": Option("--circle-images", int, "tp4.unet: generated training and validation images",
+                            nargs=2, default=(500, 100), quick=(200, 50)),
+    "circle_size": Option("--circle-size", int, "tp4.unet: side of the generated images in pixels",
+                          default=128, quick=64),
+    # Quick: 16³ volumes (an eighth of the voxels) holding a sphere of radius 4 or a cube of the same
+    # volume, as many training volumes as the full run: the flattened head learns each position
+    # apart, and 300 volumes left it near chance for 5 to 9 of its 10 epochs. Validation chose the
+    # learning rate and epochs; the test volumes are only scored.
+    "volumes": Option("--volumes", int, "tp4.conv3d: generated training, validation and test volumes",
+                      nargs=3, default=(600, 200, 400), quick=(600, 100, 200)),
+    "volume_size": Option("--volume-size", int, "tp4.conv3d: side of the generated volumes in voxels",
+                          default=32, quick=16),
 })
 EXPERIMENTS += [
     Experiment("tp4.unet", "tp4", "U-Net on simulated circles: Dice loss, Dice/IoU, predictions, IoU-vs-Dice table",
-               "dltp.labs.tp4:run_unet", ("variant", "filters", "bottleneck", "loss", "learning_rate"),
+               "dltp.labs.tp4:run_unet",
+               ("variant", "filters", "bottleneck", "loss", "learning_rate", "circle_images", "circle_size"),
                # Quick: a larger step, so that 400 steps saturate the predictions (soft Dice follows).
                defaults={"learning_rate": Default(1e-3, quick=3e-3), "epochs": Default(15, quick=8),
                          "batch_size": 4}),
     Experiment("tp4.conv3d", "tp4", "Conv3D sphere-vs-cube classifier on 32³ volumes, trained for real",
-               "dltp.labs.tp4:run_conv3d", ("learning_rate",),
+               "dltp.labs.tp4:run_conv3d", ("learning_rate", "volumes", "volume_size"),
                # The original never trained this network. Measured: Adam 1e-3 for 10 epochs leaves it near
                # chance (val accuracy 0.545); 3e-3 for 20 epochs learns, after a one-epoch warm-up
                # (dltp.labs.tp4) on every backend: without it the first steps could kill every conv2 ReLU.

@@ -125,6 +125,11 @@ def test_sigterm_marks_killed_then_resume_completes(mlflow_store, small_mnist):
     assert "test_accuracy" in run.data.metrics
 
 
+def test_a_subset_below_one_image_is_a_clear_error(capsys, mlflow_store, small_mnist):
+    assert cli.main(["run", "tp1", "--dataset", "mnist", "--subset", "0", "100"]) == 2
+    assert "--subset takes two counts of at least 1" in capsys.readouterr().err
+
+
 def test_resume_refuses_finished_or_unknown_runs(capsys, mlflow_store):
     assert cli.main(["run", "tp1", "--resume", "0123456789abcdef0123456789abcdef"]) == 2
     assert "no run" in capsys.readouterr().err

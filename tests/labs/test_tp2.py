@@ -153,6 +153,11 @@ def test_tp2_single_exercise_and_bad_thresholds(capsys, mlflow_store, small_mnis
     assert "between 0 and 1" in capsys.readouterr().err
 
 
+def test_a_split_below_one_image_is_a_clear_error(capsys, mlflow_store, small_mnist):
+    assert cli.main(["run", "tp2.diagnose", "--dataset", "mnist", "--split", "600", "0", "100"]) == 2
+    assert "--split takes three counts of at least 1" in capsys.readouterr().err
+
+
 def test_a_shorter_identical_run_is_logged_from_the_longer_ones_first_epochs(mlflow_store, small_mnist, monkeypatch):
     # The lab's 10-epoch Adam run is the 15-epoch baseline's first 10 epochs; here 2 of 3.
     monkeypatch.setitem(tp2.VARIANTS, "baseline", dataclasses.replace(tp2.VARIANTS["baseline"], epochs=3))

@@ -82,6 +82,10 @@ def test_memory_study_measures_in_a_child_process(capsys, mlflow_store):
     (["tp4.unet", "--variant", "squares"], "unknown segmentation variant"),
     (["tp4.unet", "--loss", "mse"], "unknown --loss"),
     (["tp4.unet", "--dataset", "mnist"], "generates its data"),
+    (["tp4.unet", "--circle-size", "100"], "--circle-size must be a multiple of 8"),
+    (["tp4.unet", "--circle-images", "10", "0"], "--circle-images must be at least 1"),
+    (["tp4.conv3d", "--volume-size", "18"], "--volume-size must be a multiple of 4"),
+    (["tp4.conv3d", "--volumes", "10", "10", "0"], "--volumes must be at least 1"),
     (["tp4.memory", "--sizes", "30"], "multiples of 4"),
     (["tp4.conv3d", "--variant", "small"], "does not apply"),
 ])

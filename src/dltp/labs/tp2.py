@@ -1,23 +1,17 @@
-"""TP2: diagnose a network, then improve it — four tracked experiments and their comparison.
+"""TP2: diagnose a network, then improve it — four tracked exercises and their comparison.
 
-The TP1 dense network (784 → Dense 512 relu → Dropout → Dense 10 softmax, batch 128) is trained on
-an explicit split: the first 54,000 training images for training, the last 6,000 for validation,
-the 10,000 test images only for the final score.
+The TP1 dense network (784 → Dense 512 relu → Dropout → Dense 10 softmax, batch 128) trains on an
+explicit split: the first 54,000 training images, the last 6,000 for validation, the 10,000 test
+images only for the final score.
 
-- ``tp2.diagnose``: the TP1 model for 15 epochs, diagnosed with the bias/variance rule
-  (train accuracy < 0.90 → high bias; train − val gap > 0.02 → high variance; else balanced)
-  and the epoch where the validation loss was lowest.
-- ``tp2.regularize``: L2(0.001) on the hidden kernel + Dropout 0.5, 15 epochs, diagnosed the same
-  way and compared with the unregularised baseline (the gap change).
-- ``tp2.optimizers``: SGD (lr 0.01, momentum 0.9), RMSprop and Adam, 10 epochs each.
-- ``tp2.batchnorm``: BatchNormalization after the hidden Dense, 10 epochs, compared with the same
-  model without it (the Adam run): does it reach 98 % of the better model's best validation
-  accuracy in fewer epochs? (``--val-threshold 0.975``: the original fixed MNIST threshold.)
+- ``tp2.diagnose``: 15 epochs, diagnosed by the bias/variance rule (``dltp.labs.tp2_diagnosis``);
+- ``tp2.regularize``: L2(0.001) + Dropout 0.5, 15 epochs, against the baseline's gap;
+- ``tp2.optimizers``: SGD (lr 0.01, momentum 0.9), RMSprop and Adam, 10 epochs each;
+- ``tp2.batchnorm``: BatchNormalization after the hidden Dense, 10 epochs, against the Adam run.
 
-Every trained model is one MLflow run. An exercise that compares models (and ``dltp run tp2``,
-which trains the six distinct models once) is a parent run holding them as child runs, with a
-comparison table (Markdown + CSV) and overlay plots. The diagnosis rule and the answers are
-computed from the measured curves in ``dltp.labs.tp2_diagnosis``.
+Every model is one MLflow run; an exercise (and ``dltp run tp2``, which trains the six models once)
+is a parent run holding them as child runs, with a comparison table, overlay plots, and the answers
+computed from the measured curves.
 """
 
 from __future__ import annotations
@@ -41,59 +35,14 @@ from dltp.models.dense import build_dense
 from dltp.models.optimizers import OPTIMIZERS
 
 EXPERIMENT = "tp2-diagnose-improve"
-# Quick: a small problem with the full epochs. 600 training images are few enough for the
-# unregularised 512-unit network to overfit them (high variance, the lesson of ex. 1-2) and cheap
-# enough for six models; 600 more for validation (a 60-image split would move 1.7 % per image).
-QUICK_SPLIT = (600, 600)
-QUICK_TEST = 1_000
 BATCH_SIZE = 128
+# The models of the lab, by name, and the models each exercise trains: its own, plus the control it is
+# compared with. Each step below adds its own.
+VARIANTS: dict[str, Variant] = {}
+EXERCISES: dict[str, tuple[str, ...]] = {}
 
 
-def make_optimizer(name: str, learning_rate: float | None = None):
-    """The optimizers of TP2 ex. 3 with the original settings (SGD: lr 0.01, momentum 0.9;
-    RMSprop and Adam: Keras defaults, lr 0.001)."""
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate or 0.01, momentum=0.9)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate or 0.001)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate or 0.001)
-    raise DltpError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One model of the lab: the TP1 network with TP2's variations."""
-
-    name: str
-    exercise: str  # the dltp id whose question it answers first
-    epochs: int  # the original recipe's budget
-    optimizer: str = "adam"
-    dropout: float = 0.2
-    l2: float = 0.0
-    batch_norm: bool = False
-    learning_rate: float | None = None
-
-
-VARIANTS = {
-    "baseline": Variant("baseline", "tp2.diagnose", 15),
-    "regularized": Variant("regularized", "tp2.regularize", 15, dropout=0.5, l2=0.001),
-    "sgd_momentum": Variant("sgd_momentum", "tp2.optimizers", 10, optimizer="sgd"),
-    "rmsprop": Variant("rmsprop", "tp2.optimizers", 10, optimizer="rmsprop"),
-    "adam": Variant("adam", "tp2.optimizers", 10, optimizer="adam"),
-    "batchnorm": Variant("batchnorm", "tp2.batchnorm", 10, batch_norm=True),
-}
-
-# The models each exercise trains: its own, plus the control it is compared with.
-EXERCISES = {
-    "tp2.diagnose": ("baseline",),
-    "tp2.regularize": ("baseline", "regularized"),
-    "tp2.optimizers": ("sgd_momentum", "rmsprop", "adam"),
-    "tp2.batchnorm": ("adam", "batchnorm"),
-}
-
-
-# Data and model ------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------- 1. Data: the explicit split
 
 @dataclass
 class Prepared:
@@ -109,16 +58,149 @@ def prepare(cfg: RunConfig) -> Prepared:
     data = load_images(cfg.dataset, default="mnist")
     if len(data.image_shape) != 3:
         raise DltpError(f"TP2 needs images; {data.name} has shape {data.image_shape}")
-    if cfg.quick:  # 600 training images, the next 600 for validation (half and half of a smaller set)
-        n_train = min(QUICK_SPLIT[0], len(data.x_train) // 2)
-        n_val = min(QUICK_SPLIT[1], len(data.x_train) - n_train)
-        data = data.subset(n_train + n_val, QUICK_TEST)
+    split = cfg.value("split")  # [training, validation, test] images; None: the course's split
+    if split:  # the first images for training, the next for validation (half and half of a smaller set)
+        if min(split) < 1:
+            raise DltpError("--split takes three counts of at least 1")
+        n_train = min(split[0], len(data.x_train) // 2)
+        n_val = min(split[1], len(data.x_train) - n_train)
+        data = data.subset(n_train + n_val, split[2])
         x_train, y_train = data.x_train[:n_train], data.y_train[:n_train]
         x_val, y_val = data.x_train[n_train:], data.y_train[n_train:]
     else:
         x_train, y_train, x_val, y_val = data.train_val_split(0.1)
     return Prepared(data, flat_pixels(x_train), y_train, flat_pixels(x_val), y_val, flat_pixels(data.x_test))
 
+
+# --------------------------------------------------------------------------- 2. Bias/variance (ex. 1)
+
+@dataclass(frozen=True)
+class Variant:
+    """One model of the lab: the TP1 network with TP2's variations."""
+
+    name: str
+    exercise: str  # the dltp id whose question it answers first
+    epochs: int  # the original recipe's budget
+    optimizer: str = "adam"
+    dropout: float = 0.2
+    l2: float = 0.0
+    batch_norm: bool = False
+    learning_rate: float | None = None
+
+
+# The TP1 model for 15 epochs, diagnosed by the rule
+VARIANTS["baseline"] = Variant("baseline", "tp2.diagnose", 15)
+EXERCISES["tp2.diagnose"] = ("baseline",)
+
+
+def run_diagnose(cfg: RunConfig) -> dict:
+    return _exercise("tp2.diagnose", cfg)
+
+
+# --------------------------------------------------------------------------- 3. Regularisation (ex. 2)
+
+# L2(0.001) on the hidden kernel + Dropout 0.5, 15 epochs: the gap against the baseline's
+VARIANTS["regularized"] = Variant("regularized", "tp2.regularize", 15, dropout=0.5, l2=0.001)
+EXERCISES["tp2.regularize"] = ("baseline", "regularized")
+
+
+def run_regularize(cfg: RunConfig) -> dict:
+    return _exercise("tp2.regularize", cfg)
+
+
+# --------------------------------------------------------------------------- 4. Optimisers (ex. 3)
+
+# One tracked run each, 10 epochs
+VARIANTS.update({
+    "sgd_momentum": Variant("sgd_momentum", "tp2.optimizers", 10, optimizer="sgd"),
+    "rmsprop": Variant("rmsprop", "tp2.optimizers", 10, optimizer="rmsprop"),
+    "adam": Variant("adam", "tp2.optimizers", 10, optimizer="adam"),
+})
+EXERCISES["tp2.optimizers"] = ("sgd_momentum", "rmsprop", "adam")
+
+
+def make_optimizer(name: str, learning_rate: float | None = None):
+    """The optimizers of TP2 ex. 3 with the original settings (SGD: lr 0.01, momentum 0.9;
+    RMSprop and Adam: Keras defaults, lr 0.001)."""
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate or 0.01, momentum=0.9)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate or 0.001)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate or 0.001)
+    raise DltpError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def run_optimizers(cfg: RunConfig) -> dict:
+    return _exercise("tp2.optimizers", cfg)
+
+
+# --------------------------------------------------------------------------- 5. BatchNorm (ex. 4)
+
+# BatchNormalization after the hidden Dense, 10 epochs, against the same model without it (the Adam run)
+VARIANTS["batchnorm"] = Variant("batchnorm", "tp2.batchnorm", 10, batch_norm=True)
+EXERCISES["tp2.batchnorm"] = ("adam", "batchnorm")
+
+
+def run_batchnorm(cfg: RunConfig) -> dict:
+    return _exercise("tp2.batchnorm", cfg)
+
+
+# --------------------------------------------------------------------------- 6. Comparison: one parent run
+
+def run_lab(cfg: RunConfig) -> dict:
+    """``dltp run tp2``: the six distinct models once, every exercise answered, one parent run."""
+    names = list(dict.fromkeys(name for exercise in EXERCISES.values() for name in exercise))
+    comparison = _run_group("tp2", names, cfg, list(EXERCISES))
+    comparison.show()
+    return result("tp2", comparison.run_id, comparison.data, **lab_figures(comparison.answers),
+                  wall_seconds=comparison.wall_seconds,
+                  **{exercise.split(".")[1]: figures for exercise, figures in comparison.answers.items()},
+                  runs=comparison.runs())
+
+
+def _exercise(dltp_id: str, cfg: RunConfig) -> dict:
+    comparison = _run_group(dltp_id, list(EXERCISES[dltp_id]), cfg, [dltp_id])
+    comparison.show()
+    figures = dict(comparison.answers[dltp_id])
+    child_run_id = figures.pop("run_id", None)
+    return result(dltp_id, comparison.run_id, comparison.data, **figures,
+                  **({"child_run_id": child_run_id} if child_run_id else {}),
+                  runs=comparison.runs(), wall_seconds=comparison.wall_seconds)
+
+
+def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[str]) -> Comparison:
+    """Parent run + one child run per model; the comparison and the answers on the parent."""
+    if cfg.resume:
+        raise DltpError("TP2 runs cannot be resumed; run them again (they are short)")
+    thresholds = Thresholds.from_config(cfg)
+    prepared = prepare(cfg)
+    data = prepared.data
+    print(f"TP2 on {data.name}: {len(prepared.x_train)} train / {len(prepared.x_val)} validation / "
+          f"{len(prepared.x_test)} test", flush=True)
+    params = {"variants": names, "quick": cfg.quick, "epochs": cfg.epochs, "bias_threshold": thresholds.bias,
+              "variance_threshold": thresholds.variance, "val_accuracy_threshold": thresholds.val_accuracy}
+    with tracking.Timer() as wall, tracking.run(EXPERIMENT, dltp_id=dltp_id, run_name=f"{dltp_id}-{data.name}",
+                                                data=data, seed=cfg.seed, params=params) as parent:
+        rows = train_all(names, prepared, cfg, thresholds, parent.info.run_id)
+        answers = {exercise: answer(exercise, rows, thresholds) for exercise in exercises}
+        table = log_comparison(list(rows.values()), thresholds, f"TP2 — {data.name}")
+        comparison = Comparison(parent.info.run_id, data, rows, answers, table)
+        for artifact, text in diagnosis_pages(rows, answers, thresholds).items():
+            tracking.log_text(text, artifact)
+        mlflow.set_tags(answer_tags(answers))
+        for exercise, figures in answers.items():  # each exercise's target on the child runs that answer it
+            verdict = targets.judge(exercise, {**figures, "dataset": data.name})
+            for name in names:
+                if VARIANTS[name].exercise == exercise:
+                    tag_target(rows[name]["run_id"], verdict)
+        tracking.log_json({"answers": answers, "rows": comparison.runs()}, "results.json")
+        comparison.wall_seconds = wall.elapsed()
+        tracking.log_metrics({"wall_seconds": comparison.wall_seconds})
+    return comparison
+
+
+# --------------------------------------------------------------------------- the model, trained and logged
 
 def _epochs(v: Variant, cfg: RunConfig) -> int:
     return cfg.pick("epochs", v.epochs, v.epochs)
@@ -143,8 +225,6 @@ def _params(v: Variant, p: Prepared, cfg: RunConfig, thresholds: Thresholds, mod
             "bias_threshold": thresholds.bias, "variance_threshold": thresholds.variance,
             "val_accuracy_threshold": thresholds.val_accuracy}
 
-
-# Training: each variant is one MLflow run ----------------------------------------------------------
 
 def same_training(a: Variant, b: Variant) -> bool:
     """Whether ``a`` and ``b`` differ at most in epochs and names: the shorter is the longer's first epochs."""
@@ -192,7 +272,7 @@ def train_all(names: list[str], p: Prepared, cfg: RunConfig, thresholds: Thresho
     return dict(zip(names, rows))
 
 
-# Evaluation and figures ----------------------------------------------------------------------------
+# --------------------------------------------------------------------------- evaluation and figures
 
 def _evaluate(v: Variant, model, history: dict, train_seconds: float, run_id: str, p: Prepared,
               thresholds: Thresholds) -> dict:
@@ -224,73 +304,3 @@ def log_comparison(rows: list[dict], thresholds: Thresholds, title: str) -> str:
     diagnosed = {f"{r['variant']} ({r['verdict']})": r["history"] for r in rows}
     tracking.log_figure(plots.train_vs_validation(diagnosed, "accuracy", title), "train_vs_val.png")
     return md
-
-
-# Result: a parent run holding the models, the answers on it ----------------------------------------
-
-def _run_group(dltp_id: str, names: list[str], cfg: RunConfig, exercises: list[str]) -> Comparison:
-    """Parent run + one child run per model; the comparison and the answers on the parent."""
-    if cfg.resume:
-        raise DltpError("TP2 runs cannot be resumed; run them again (they are short)")
-    thresholds = Thresholds.from_config(cfg)
-    prepared = prepare(cfg)
-    data = prepared.data
-    print(f"TP2 on {data.name}: {len(prepared.x_train)} train / {len(prepared.x_val)} validation / "
-          f"{len(prepared.x_test)} test", flush=True)
-    params = {"variants": names, "quick": cfg.quick, "epochs": cfg.epochs, "bias_threshold": thresholds.bias,
-              "variance_threshold": thresholds.variance, "val_accuracy_threshold": thresholds.val_accuracy}
-    with tracking.Timer() as wall, tracking.run(EXPERIMENT, dltp_id=dltp_id, run_name=f"{dltp_id}-{data.name}",
-                                                data=data, seed=cfg.seed, params=params) as parent:
-        rows = train_all(names, prepared, cfg, thresholds, parent.info.run_id)
-        answers = {exercise: answer(exercise, rows, thresholds) for exercise in exercises}
-        table = log_comparison(list(rows.values()), thresholds, f"TP2 — {data.name}")
-        comparison = Comparison(parent.info.run_id, data, rows, answers, table)
-        for artifact, text in diagnosis_pages(rows, answers, thresholds).items():
-            tracking.log_text(text, artifact)
-        mlflow.set_tags(answer_tags(answers))
-        for exercise, figures in answers.items():  # each exercise's target on the child runs that answer it
-            verdict = targets.judge(exercise, {**figures, "dataset": data.name})
-            for name in names:
-                if VARIANTS[name].exercise == exercise:
-                    tag_target(rows[name]["run_id"], verdict)
-        tracking.log_json({"answers": answers, "rows": comparison.runs()}, "results.json")
-        comparison.wall_seconds = wall.elapsed()
-        tracking.log_metrics({"wall_seconds": comparison.wall_seconds})
-    return comparison
-
-
-def _exercise(dltp_id: str, cfg: RunConfig) -> dict:
-    comparison = _run_group(dltp_id, list(EXERCISES[dltp_id]), cfg, [dltp_id])
-    comparison.show()
-    figures = dict(comparison.answers[dltp_id])
-    child_run_id = figures.pop("run_id", None)
-    return result(dltp_id, comparison.run_id, comparison.data, **figures,
-                  **({"child_run_id": child_run_id} if child_run_id else {}),
-                  runs=comparison.runs(), wall_seconds=comparison.wall_seconds)
-
-
-def run_diagnose(cfg: RunConfig) -> dict:
-    return _exercise("tp2.diagnose", cfg)
-
-
-def run_regularize(cfg: RunConfig) -> dict:
-    return _exercise("tp2.regularize", cfg)
-
-
-def run_optimizers(cfg: RunConfig) -> dict:
-    return _exercise("tp2.optimizers", cfg)
-
-
-def run_batchnorm(cfg: RunConfig) -> dict:
-    return _exercise("tp2.batchnorm", cfg)
-
-
-def run_lab(cfg: RunConfig) -> dict:
-    """``dltp run tp2``: the six distinct models once, every exercise answered, one parent run."""
-    names = list(dict.fromkeys(name for exercise in EXERCISES.values() for name in exercise))
-    comparison = _run_group("tp2", names, cfg, list(EXERCISES))
-    comparison.show()
-    return result("tp2", comparison.run_id, comparison.data, **lab_figures(comparison.answers),
-                  wall_seconds=comparison.wall_seconds,
-                  **{exercise.split(".")[1]: figures for exercise, figures in comparison.answers.items()},
-                  runs=comparison.runs())

@@ -19,12 +19,8 @@ from dltp.errors import DltpError
 if TYPE_CHECKING:
     from dltp.data import ImageData
 
-# BatchNorm's question on any dataset: the epochs each model needs to reach this share of the
-# better model's best validation accuracy (--val-threshold gives the original absolute 0.975 instead).
-RELATIVE_LEVEL = 0.98
 
-OPTIMIZER_VARIANTS = ("sgd_momentum", "rmsprop", "adam")
-
+# --------------------------------------------------------------------------- 1. Bias/variance (ex. 1)
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -109,11 +105,18 @@ def _diagnose(rows: dict[str, dict], thresholds: Thresholds) -> dict:
     return _figures(rows["baseline"])
 
 
+# --------------------------------------------------------------------------- 2. Regularisation (ex. 2)
+
 def _regularize(rows: dict[str, dict], thresholds: Thresholds) -> dict:
     baseline, regularized = rows["baseline"], rows["regularized"]
     return {**_figures(regularized), "baseline_gap": baseline["gap"],
             "gap_change": regularized["gap"] - baseline["gap"], "baseline_verdict": baseline["verdict"],
             "test_accuracy_change": regularized["test_accuracy"] - baseline["test_accuracy"]}
+
+
+# --------------------------------------------------------------------------- 3. Optimisers (ex. 3)
+
+OPTIMIZER_VARIANTS = ("sgd_momentum", "rmsprop", "adam")
 
 
 def _optimizers(rows: dict[str, dict], thresholds: Thresholds) -> dict:
@@ -124,6 +127,13 @@ def _optimizers(rows: dict[str, dict], thresholds: Thresholds) -> dict:
             "optimizer_ranking": " > ".join(f"{n} {rows[n]['test_accuracy']:.4f}" for n in ranking),
             **{f"{n}_{key}": rows[n][key] for n in names for key in compared},
             "run_ids": {n: rows[n]["run_id"] for n in names}}
+
+
+# --------------------------------------------------------------------------- 4. BatchNorm (ex. 4)
+
+# BatchNorm's question on any dataset: the epochs each model needs to reach this share of the
+# better model's best validation accuracy (--val-threshold gives the original absolute 0.975 instead).
+RELATIVE_LEVEL = 0.98
 
 
 def _second_epoch(row: dict) -> float | None:
@@ -158,17 +168,6 @@ def _batchnorm(rows: dict[str, dict], thresholds: Thresholds) -> dict:
             "val_accuracy_threshold": thresholds.val_accuracy, "converges_faster": faster}
 
 
-ANSWERS = {"tp2.diagnose": _diagnose, "tp2.regularize": _regularize, "tp2.optimizers": _optimizers,
-           "tp2.batchnorm": _batchnorm}
-
-
-def answer(exercise: str, rows: dict[str, dict], thresholds: Thresholds) -> dict:
-    """The measured figures that answer ``exercise``'s question."""
-    if exercise not in ANSWERS:
-        raise ValueError(exercise)
-    return ANSWERS[exercise](rows, thresholds)
-
-
 def batchnorm_level(with_bn: dict, without_bn: dict, thresholds: Thresholds) -> tuple[float, str]:
     """The validation accuracy both BatchNorm runs are timed to, and how it was chosen."""
     if thresholds.absolute:
@@ -180,6 +179,19 @@ def batchnorm_level(with_bn: dict, without_bn: dict, thresholds: Thresholds) -> 
 
 def epochs_to_reach(row: dict, level: float) -> int | None:
     return first_epoch_at(row["history"]["val_accuracy"], level)
+
+
+# --------------------------------------------------------------------------- the answers, tables and pages
+
+ANSWERS = {"tp2.diagnose": _diagnose, "tp2.regularize": _regularize, "tp2.optimizers": _optimizers,
+           "tp2.batchnorm": _batchnorm}
+
+
+def answer(exercise: str, rows: dict[str, dict], thresholds: Thresholds) -> dict:
+    """The measured figures that answer ``exercise``'s question."""
+    if exercise not in ANSWERS:
+        raise ValueError(exercise)
+    return ANSWERS[exercise](rows, thresholds)
 
 
 TABLE_COLUMNS = ("variant", "optimizer", "dropout", "l2", "batch_norm", "train_accuracy", "val_accuracy",

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from dltp import plots, tables, tracking, training
-from dltp.config import RunConfig
+from dltp.config import RunConfig, require_at_least_one
 from dltp.data.circles import VARIANTS, disc_mask, load_circles
 from dltp.data.volumes import load_volumes
 from dltp.errors import DltpError
@@ -31,7 +31,7 @@ UNET_EXPERIMENT = "tp4-unet-segmentation"
 VOLUME_EXPERIMENT = "3D_Volumetric_Analysis"  # the original lab's experiment name
 
 
-# --------------------------------------------------------------------------- U-Net segmentation
+# --------------------------------------------------------------------------- 1. U-Net segmentation
 
 def run_unet(cfg: RunConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
@@ -42,8 +42,14 @@ def run_unet(cfg: RunConfig) -> dict:
     loss_name = cfg.value("loss")
     if loss_name not in LOSSES:
         raise DltpError(f"unknown --loss {loss_name!r}; choose from {', '.join(LOSSES)}")
-    # Quick: the same picture at 64×64 (radii scaled), 200 images, 8 epochs: a quarter of the pixels.
-    n_train, n_val, size = (200, 50, 64) if cfg.quick else (500, 100, 128)
+    n_train, n_val = cfg.value("circle_images")
+    size = cfg.value("circle_size")
+    require_at_least_one(circle_images=min(n_train, n_val))
+    levels = len(cfg.value("filters"))
+    if size % 2 ** levels:  # every level halves the image, and the decoder doubles it back
+        raise DltpError(f"--circle-size must be a multiple of {2 ** levels} (one halving per --filters level)")
+
+    # Data: seeded noisy images of one circle (or the harder --variant), the circle as the mask
     data = load_circles(variant, n_train=n_train, n_val=n_val, size=size, seed=cfg.seed)
     params = {
         "variant": variant, "n_train": n_train, "n_val": n_val, **data.settings,
@@ -52,17 +58,21 @@ def run_unet(cfg: RunConfig) -> dict:
         "learning_rate": cfg.value("learning_rate"),
         "epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"), "quick": cfg.quick,
     }
+
+    # Model: the U-Net (conv blocks and pooling down, transposed convolutions and concatenated skips up)
     model = build_unet(data.x_train.shape[1:], params["filters"], params["bottleneck"])
     model.compile(optimizer=keras.optimizers.Adam(params["learning_rate"]), loss=LOSSES[loss_name],
                   metrics=[dice_coefficient, iou])
     with tracking.run(UNET_EXPERIMENT, dltp_id="tp4.unet", run_name=f"unet-{data.name}", params=params,
                       data=data, seed=cfg.seed) as active:
         tracking.log_metrics({"parameters": model.count_params()})
+        # Training: Dice and IoU on the validation images every epoch
         with tracking.Timer() as fit_time:
             history = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                                    epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False).history
         tracking.log_figure(_curves(history), "training_curves.png")
 
+        # Evaluation: thresholded masks scored, predictions drawn, and the IoU-vs-Dice question answered
         probabilities = model.predict(data.x_val, batch_size=8, verbose=0)
         hard_scores = binary_scores(data.y_val, probabilities)  # thresholded at 0.5, mean over images
         tracking.log_metrics({"val_dice_hard": hard_scores["dice"], "val_iou_hard": hard_scores["iou"]})
@@ -107,7 +117,7 @@ def prediction_figure(x, y, p):
     return fig
 
 
-# ----------------------------------------------------------------- IoU vs Dice, measured
+# --------------------------------------------------------------------------- 2. IoU vs Dice, measured
 
 def _perturb(mask: np.ndarray, kind: str, pixels: int) -> np.ndarray:
     from scipy import ndimage
@@ -159,17 +169,19 @@ def perturbation_figure(rows: list[dict]):
     return fig
 
 
-# ----------------------------------------------------------------- Conv3D, trained for real
+# --------------------------------------------------------------------------- 3. Conv3D, trained for real
 
 def run_conv3d(cfg: RunConfig) -> dict:
     keras.utils.set_random_seed(cfg.seed)
     if cfg.dataset not in (None, "volumes"):
         raise DltpError("tp4.conv3d generates its data (--dataset volumes)")
-    # Quick: 16³ volumes (an eighth of the voxels) holding a sphere of radius 4 or a cube of the same
-    # volume, as many training volumes as the full run: the flattened head learns each position
-    # apart, and 300 volumes left it near chance for 5 to 9 of its 10 epochs. Validation chose the
-    # learning rate and epochs; the test volumes are only scored.
-    n_train, n_val, n_test, size = (600, 100, 200, 16) if cfg.quick else (600, 200, 400, 32)
+    n_train, n_val, n_test = cfg.value("volumes")
+    size = cfg.value("volume_size")
+    require_at_least_one(volumes=min(n_train, n_val, n_test))
+    if size < 16 or size % 4:  # the network pools twice; the smallest sphere has radius 4
+        raise DltpError("--volume-size must be a multiple of 4, at least 16")
+
+    # Data: noisy volumes holding a sphere or a cube of the same volume; validation tunes, test only scores
     data = load_volumes(n_train=n_train, n_val=n_val, n_test=n_test, size=size, seed=cfg.seed)
     params = {
         "task": "sphere vs cube", "n_train": n_train, "n_val": n_val, "n_test": n_test, **data.settings,
@@ -178,6 +190,8 @@ def run_conv3d(cfg: RunConfig) -> dict:
         "warmup_steps": math.ceil(n_train / cfg.value("batch_size")),  # one epoch
         "epochs": cfg.value("epochs"), "batch_size": cfg.value("batch_size"), "quick": cfg.quick,
     }
+
+    # Model: the original Conv3D network, Adam with a one-epoch warm-up
     model = build_conv3d(data.x_train.shape[1:])
     # Warm-up: Adam's first steps move each of the head's 16,384 weights by the full rate, which
     # saturated the sigmoid; the gradients that followed pushed every conv2 unit below zero, and a
@@ -189,10 +203,13 @@ def run_conv3d(cfg: RunConfig) -> dict:
                       data=data, seed=cfg.seed) as active:
         tracking.log_text(model.to_json(indent=2), "architecture.json")
         tracking.log_metrics({"parameters": model.count_params()})
+        # Training: the validation volumes measured every epoch
         with tracking.Timer() as fit_time:
             history = training.fit(model, data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                                    epochs=params["epochs"], batch_size=params["batch_size"], checkpoint=False).history
         tracking.log_figure(plots.training_curves(history, "TP4 Conv3D — sphere vs cube"), "training_curves.png")
+
+        # Evaluation: the held-out test volumes, scored once
         test_loss, test_accuracy, test_auc = model.evaluate(data.x_test, data.y_test, batch_size=32, verbose=0)
         tracking.log_metrics({"test_loss": test_loss, "test_accuracy": test_accuracy, "test_auc": test_auc})
         probabilities = model.predict(data.x_test, batch_size=32, verbose=0)[:, 0]

@@ -6,16 +6,12 @@ For every input side (32³, 64³, 96³, 128³) and batch size, two figures side 
   and every layer's parameters, in float32 bytes — arithmetic on the model's shapes;
 * **measured**: the peak resident memory of training, in a *fresh process per configuration*:
   two forward + backward passes (``train_on_batch`` with plain SGD, so the optimizer adds no
-  state). Before each pass the child resets the kernel's high-water mark (``/proc/self/clear_refs``);
-  after it, it reads ``VmHWM``. The figure is the second (steady-state) pass's peak above the
-  resident size *before the first pass*, with the model built and the batch in memory. Measured
-  from there, what the first pass allocated and the process kept for the second counts (the
-  buffers of TensorFlow's oneDNN kernels, the C allocator's free memory under torch and jax): a
-  peak taken above the size just before the second pass misses it, and under tensorflow sees
-  almost nothing. The first pass's peak is reported too; it also holds one-off costs (tracing,
-  compiling) under jax and tensorflow.
+  state), the kernel's high-water mark reset before each (``/proc/self/clear_refs``) and read
+  after it (``VmHWM``). The second pass's peak and the first's are both reported.
 
-Run as ``dltp run tp4.memory``; the child is ``python -m dltp.labs.tp4_memory --child SIDE BATCH``.
+Then what the engineering choices (fewer filters, smaller kernels, early down-sampling, patches)
+buy, from the shapes. Run as ``dltp run tp4.memory``; the child is
+``python -m dltp.labs.tp4_memory --child SIDE BATCH``.
 """
 
 from __future__ import annotations
@@ -31,6 +27,54 @@ from dltp import tables
 
 MB = 1024 ** 2
 
+
+def run(cfg) -> dict:
+    import keras
+
+    from dltp import tracking
+    from dltp.errors import DltpError
+    from dltp.labs.common import result
+    from dltp.labs.tp4 import VOLUME_EXPERIMENT
+    from dltp.models.conv3d import build_conv3d
+
+    sides, batches = cfg.value("sizes"), cfg.value("batches")
+    if any(s < 8 or s % 4 for s in sides):
+        raise DltpError("--sizes must be multiples of 4, at least 8 (the network pools twice)")
+    if any(b < 1 for b in batches):
+        raise DltpError("--batches must be at least 1")
+    data = SimpleNamespace(name="volumes", fallback=False, fallback_from=None)
+    params = {"sides": sides, "batches": batches, "optimizer": "sgd", "dtype": "float32", "quick": cfg.quick}
+    with tracking.run(VOLUME_EXPERIMENT, dltp_id="tp4.memory", run_name="conv3d-memory", params=params,
+                      data=data, seed=cfg.seed) as active:
+        rows, layers = [], {}
+        for side in sides:
+            # 1. Model: TP4's Conv3D network for volumes of this side
+            model = build_conv3d((side, side, side, 1))
+            # 2. From the shapes: each layer's activations kept for the backward pass, and its parameters
+            layers[side] = layer_table(model, 1)
+            for batch in batches:
+                # 3. Measured: the peak resident memory of training, in a fresh process
+                print(f"measuring {side}³ batch {batch} in a fresh process", flush=True)
+                measured = measure(side, batch)
+                row = {"side": side, "batch": batch, **shape_costs(model, batch),
+                       "measured_peak_mb": measured.get("peak_mb"), "first_pass_mb": measured.get("first_pass_mb"),
+                       "method": measured.get("method"), "error": measured.get("error")}
+                if row["measured_peak_mb"] is not None:
+                    row["ratio_measured_to_activations"] = row["measured_peak_mb"] / row["activation_mb"]
+                    tracking.log_metrics({f"peak_mb_{side}_b{batch}": row["measured_peak_mb"],
+                                          f"activation_mb_{side}_b{batch}": row["activation_mb"]})
+                rows.append(row)
+            keras.backend.clear_session()
+        # 4. Comparison: measured against the shapes, and what the engineering choices buy
+        designs = alternatives(max(sides), max(batches))
+        tracking.log_json({"rows": rows, "layers": {str(k): v for k, v in layers.items()}, "alternatives": designs},
+                          "memory_study.json")
+        tracking.log_text(markdown(rows, layers, designs), "memory_study.md")
+        tracking.log_figure(figure(rows), "memory_study.png")
+        return result("tp4.memory", active.info.run_id, data, **extremes(rows), rows=rows, alternatives=designs)
+
+
+# ------------------------------------------------------------------- from the shapes
 
 def layer_table(model, batch: int = 1) -> list[dict]:
     """Per layer: output shape, activation elements and float32 bytes at ``batch``, parameters."""
@@ -57,6 +101,12 @@ def shape_costs(model, batch: int) -> dict:
 
 
 # ------------------------------------------------------------------- the child: one measurement
+
+# The peak is the second (steady-state) pass's, above the resident size *before the first pass*, with
+# the model built and the batch in memory: what the first pass allocated and the process kept for the
+# second counts (the buffers of TensorFlow's oneDNN kernels, the C allocator's free memory under torch
+# and jax). A peak taken above the size just before the second pass misses it, and under tensorflow
+# sees almost nothing. The first pass's peak also holds one-off costs (tracing, compiling).
 
 def _status_kb(field: str) -> int | None:
     try:
@@ -129,7 +179,7 @@ def measure(side: int, batch: int, timeout: int = 900) -> dict:
     return json.loads(lines[-1])
 
 
-# ------------------------------------------------------------------- the experiment
+# ------------------------------------------------------------------- the comparison
 
 def alternatives(side: int = 96, batch: int = 4) -> list[dict]:
     """What the engineering choices buy at ``side``³, from the shapes (no training)."""
@@ -147,48 +197,6 @@ def alternatives(side: int = 96, batch: int = 4) -> list[dict]:
         costs = shape_costs(build_conv3d((s, s, s, 1), **kwargs), batch)
         rows.append({"design": label, "side": s, "batch": batch, **costs})
     return rows
-
-
-def run(cfg) -> dict:
-    import keras
-
-    from dltp import tracking
-    from dltp.errors import DltpError
-    from dltp.labs.common import result
-    from dltp.labs.tp4 import VOLUME_EXPERIMENT
-    from dltp.models.conv3d import build_conv3d
-
-    sides, batches = cfg.value("sizes"), cfg.value("batches")
-    if any(s < 8 or s % 4 for s in sides):
-        raise DltpError("--sizes must be multiples of 4, at least 8 (the network pools twice)")
-    if any(b < 1 for b in batches):
-        raise DltpError("--batches must be at least 1")
-    data = SimpleNamespace(name="volumes", fallback=False, fallback_from=None)
-    params = {"sides": sides, "batches": batches, "optimizer": "sgd", "dtype": "float32", "quick": cfg.quick}
-    with tracking.run(VOLUME_EXPERIMENT, dltp_id="tp4.memory", run_name="conv3d-memory", params=params,
-                      data=data, seed=cfg.seed) as active:
-        rows, layers = [], {}
-        for side in sides:
-            model = build_conv3d((side, side, side, 1))
-            layers[side] = layer_table(model, 1)
-            for batch in batches:
-                print(f"measuring {side}³ batch {batch} in a fresh process", flush=True)
-                measured = measure(side, batch)
-                row = {"side": side, "batch": batch, **shape_costs(model, batch),
-                       "measured_peak_mb": measured.get("peak_mb"), "first_pass_mb": measured.get("first_pass_mb"),
-                       "method": measured.get("method"), "error": measured.get("error")}
-                if row["measured_peak_mb"] is not None:
-                    row["ratio_measured_to_activations"] = row["measured_peak_mb"] / row["activation_mb"]
-                    tracking.log_metrics({f"peak_mb_{side}_b{batch}": row["measured_peak_mb"],
-                                          f"activation_mb_{side}_b{batch}": row["activation_mb"]})
-                rows.append(row)
-            keras.backend.clear_session()
-        designs = alternatives(max(sides), max(batches))
-        tracking.log_json({"rows": rows, "layers": {str(k): v for k, v in layers.items()}, "alternatives": designs},
-                          "memory_study.json")
-        tracking.log_text(markdown(rows, layers, designs), "memory_study.md")
-        tracking.log_figure(figure(rows), "memory_study.png")
-        return result("tp4.memory", active.info.run_id, data, **extremes(rows), rows=rows, alternatives=designs)
 
 
 def extremes(rows: list[dict]) -> dict:
