@@ -26,7 +26,9 @@ def test_value_is_the_user_value_then_the_experiment_default_then_the_option_def
     assert RunConfig(experiment="tp1").value("learning_rate") == registry.OPTIONS["learning_rate"].default
     assert RunConfig(options={"learning_rate": 0.5}, quick=True, experiment="tp4.unet").value("learning_rate") == 0.5
     assert RunConfig(experiment="tp1").value("epochs") == 5 and RunConfig(quick=True, experiment="tp1").value(
-        "epochs") == 3
+        "epochs") == 5  # the recipe's epochs at both budgets
+    assert RunConfig(experiment="tp4.conv3d").value("epochs") == 20 and RunConfig(
+        quick=True, experiment="tp4.conv3d").value("epochs") == 10
     assert RunConfig(epochs=7, experiment="tp1").value("epochs") == 7
     assert RunConfig(quick=True).value("sequences") == 120 and RunConfig().value("sequences") == 600
     assert RunConfig(quick=True).value("depths") == [1, 4] and RunConfig().value("depths") == [1, 4, 40]
