@@ -21,11 +21,11 @@ def small_mnist():
 
 
 def test_batching_measures_throughput_and_loss_at_equal_time(capsys, mlflow_store, small_mnist):
-    code = cli.main(["run", "tp1.batching", "--dataset", "mnist", "--quick", "--budget-s", "2", "--json"])
+    code = cli.main(["run", "tp1.batching", "--dataset", "mnist", "--quick", "--budget-s", "3", "--json"])
     out = capsys.readouterr().out
     assert code == 0, out
     result = json.loads(out.strip().splitlines()[-1])
-    assert result["experiment"] == "tp1.batching" and result["dataset"] == "mnist" and result["budget_s"] == 2
+    assert result["experiment"] == "tp1.batching" and result["dataset"] == "mnist" and result["budget_s"] == 3
 
     n_train = 900  # 1000 training images minus the 10 % validation split
     for v in VARIANTS:
@@ -36,13 +36,13 @@ def test_batching_measures_throughput_and_loss_at_equal_time(capsys, mlflow_stor
     assert result["mini_batch_128_samples_per_s"] > 5 * result["sgd_batch1_samples_per_s"]
 
     run = MlflowClient().get_run(result["run_id"])
-    assert run.data.tags["dltp.experiment"] == "tp1.batching" and run.data.params["budget_s_per_variant"] == "2.0"
+    assert run.data.tags["dltp.experiment"] == "tp1.batching" and run.data.params["budget_s_per_variant"] == "3.0"
     assert run.data.metrics["mini_batch_128.samples_per_s"] == pytest.approx(result["mini_batch_128_samples_per_s"])
     curves = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/curves.json")
     assert len(curves) == 4
     for name, curve in curves.items():
         times = [point[0] for point in curve]
-        assert times[0] == 0 and times == sorted(times) and times[-1] >= 2, name  # trained the whole budget
+        assert times[0] == 0 and times == sorted(times) and times[-1] >= 3, name  # trained the whole budget
     start_loss = curves["mini-batch 128"][0][1]
     assert all(curve[0][1] == pytest.approx(start_loss) for curve in curves.values())  # same initial weights
     # In equal time, mini-batches take many more steps than full-batch GD and reach a lower loss.
