@@ -166,9 +166,19 @@ def test_depth_verdicts_follow_the_intervals():
 
 
 def test_no_difference_anywhere_does_not_support_the_hypothesis():
-    f = F.facts(made_up())
+    f = F.facts(made_up(depth_identity=(10.0, 10.0, 10.0), depth_mse=(0.0, 0.0, 0.0), half=12.0))
     assert "hypothesis is not supported at this sample size" in f["answer"]
     assert all("better for TAP (" not in s for s in f["depth_sentences"])
+
+
+def test_predictors_all_at_chance_leave_the_question_open():
+    """The instrument reads true frames, but every predictor's identity is in the chance band: a floor
+    effect, where no interval could favour a regime; the answer says so instead of "not supported"."""
+    f = F.facts(made_up())  # every predictor at 11 %, the threshold above 12 %
+    assert f["valid"] and "within the chance band" in f["answer"] and "question stays open" in f["answer"]
+    assert "not supported" not in f["answer"] and "keeps identity better" not in f["answer"]
+    g = F.facts(made_up(depth_identity=(10.0, 0.0, 0.0)))  # TAP at depth 40 reads 21 %: above the band
+    assert "within the chance band" not in g["answer"]
 
 
 def test_an_instrument_at_chance_gives_no_identity_verdict():

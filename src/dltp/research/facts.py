@@ -208,6 +208,12 @@ def _answer(view: View, answers: dict[str, list[str]]) -> str:
     if not view.valid:
         return ("The identity instrument does not read digits clearly above chance in this run, so the "
                 "question is not answered.")
+    lost = all(view.mean(f"{v}@k{k}", view.identity) <= view.threshold for v in view.variants for k in view.depths)
+    if lost:  # a floor effect: no interval can favour a regime when every model is at chance
+        return (f"Every predictor's identity at frame {view.frames} is within the chance band (at most "
+                f"{pct(view.threshold)}\\%, the instrument's threshold): the digits are lost at every depth, so "
+                "identity cannot tell rollout training from teacher forcing at this budget, and the question "
+                "stays open.")
     better = [view.short(v) for v, words in answers.items() if "better" in words]
     worse = [view.short(v) for v, words in answers.items() if "worse" in words and "better" not in words]
     if better and len(better) == len(answers):
