@@ -1,22 +1,16 @@
 """Loading the served model and running it fast.
 
-``--model`` is either an MLflow model URI (``models:/mnist-dense@champion``, ``runs:/ID/model``)
-or a local path (a ``.keras`` file, an MLflow model directory, a directory holding
-``model.keras``, or an export: a directory holding ``forward.npz``, or that file). The Keras file
-is loaded by Keras in safe mode, never through pickles. The training reference for drift
-monitoring, ``reference_stats.json``, is looked for beside the model file or at the MLflow model's
-root, beside ``MLmodel`` (where TP1 logs it).
+``--model`` is an MLflow model URI (``models:/mnist-dense@champion``, ``runs:/ID/model``) or a local
+path: a ``.keras`` file (loaded in safe mode, never through pickles), an MLflow model directory, a
+directory holding ``model.keras``, or an export (``forward.npz`` or its directory). The drift
+reference, ``reference_stats.json``, is looked for beside the model file or at the MLflow model's root.
 
-Speed: ``model.predict`` builds a dataset iterator and a step function on every call, which
-costs milliseconds per request. The server instead compiles a minimal forward pass once:
-for a chain of Dense / Dropout / BatchNormalization / Activation / Flatten / Reshape layers
-(TP1's model and TP2's variations) it is a few NumPy matrix products on the layer weights
-(``dltp.serve.forward``); any other model is called directly in inference mode,
-``model(x, training=False)``. Both give ``model.predict``'s numbers (the tests compare them).
-
-``export`` writes that NumPy chain into ``forward.npz``: served from there, the model needs
-neither Keras nor a backend (the slim Docker image). Keras, MLflow and YAML are imported only
-when a model needs them, so this module imports with NumPy alone.
+``model.predict`` builds an iterator and a step function on every call (milliseconds per request),
+so a chain of Dense / Dropout / BatchNormalization / Activation / Flatten / Reshape layers (TP1's
+model, TP2's variations) is served as NumPy matrix products on its weights (``dltp.serve.forward``),
+any other model as ``model(x, training=False)``; both give ``model.predict``'s numbers (tested).
+``export`` writes the NumPy chain to ``forward.npz``, which needs neither Keras nor a backend (the
+slim image). Keras, MLflow and YAML are imported only when a model needs them.
 """
 
 from __future__ import annotations

@@ -1,24 +1,17 @@
 """Production monitoring as Prometheus metrics: operational, model and data drift (TP1 ex. 5).
 
-Cheap per request: a request adds to plain Python counters in its worker, under one lock (a few
-list increments and a bisect). A flusher thread moves those counts into prometheus_client's
-metrics once a second (``DLTP_METRICS_FLUSH_SECONDS``), and ``/metrics`` flushes its own worker
-first: a scrape sees every request its worker answered and, from the other workers, all but their
-last second at most.
+Cheap per request: a request adds to plain Python counters in its worker under one lock; a flusher
+thread moves them into prometheus_client's metrics once a second (``DLTP_METRICS_FLUSH_SECONDS``),
+and ``/metrics`` flushes its own worker first. Under gunicorn, prometheus_client's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR``, set up by ``dltp.serve.gunicorn_conf``) adds up every worker's files;
+gauges say how they combine (``livesum``, ``livemax``) and ``child_exit`` marks a dead worker's. A
+histogram is kept as one counter per bucket (``Counter.inc`` is the public way to add many
+observations) and exported as a histogram, with cumulative buckets, ``_sum`` and ``_count``.
 
-Under gunicorn every worker is a separate process; prometheus_client's multiprocess mode
-(``PROMETHEUS_MULTIPROC_DIR``, set up by ``dltp.serve.gunicorn_conf``) keeps each worker's values
-in files that ``/metrics`` adds up, so the counts are those of all workers whichever one answers
-the scrape. Gauges say how they combine (``livesum``, ``livemax``); gunicorn's ``child_exit`` hook
-marks the files of dead workers. A histogram is kept as counters, one per bucket (only
-``Counter.inc`` is public for adding many observations at once), and exported as the histogram
-it is, with cumulative buckets, ``_sum`` and ``_count``.
-
-Data drift: each worker keeps the mean pixel value of its last ``window`` input images and
-compares their distribution with the model's training reference (``reference_stats.json``,
-written by TP1) by the population stability index (PSI) over ten bins holding a tenth of the
-training images each. PSI < 0.1: same population; 0.1-0.25: moderate shift; above
-``threshold`` (0.25): the inputs no longer look like the training data.
+Data drift: each worker compares the mean pixel values of its last ``window`` inputs with the
+training reference (``reference_stats.json``, written by TP1) by the population stability index over
+ten bins of a tenth of the training images each: below 0.1 the same population, 0.1 to 0.25 a
+moderate shift, above ``threshold`` (0.25) inputs that no longer look like the training data.
 """
 
 from __future__ import annotations

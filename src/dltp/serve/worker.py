@@ -1,22 +1,14 @@
 """Slow and silent clients, on gunicorn's public settings and the socket it hands the application.
 
-Why threads: a sync worker is held by one client for as long as that client takes to send its
-request, so two slow clients stop a two-worker service. gunicorn's threaded worker
-(``worker_class = "gthread"``, ``threads`` = ``DLTP_SERVE_THREADS`` per worker) gives each
-request a thread, so a slow client holds one thread and the others keep answering; keep-alive
-connections, and new ones that have sent nothing yet, wait in the worker's poller, not in a thread.
-
-What gunicorn does not do is bound a read in the middle of a request: a client that stops halfway
-through its body would hold its thread for ever. ``limit_reads`` gives the connection's socket
-(``environ["gunicorn.socket"]``, which gunicorn puts in every request's environ and WebSocket
-libraries rely on; its absence under gunicorn is logged) a receive time limit of ``DLTP_CLIENT_TIMEOUT`` seconds
-(``SO_RCVTIMEO``, set once per connection: it stays through gunicorn's switches between blocking
-and non-blocking, so a keep-alive request costs no system call), so such a client is answered 408
-and its thread comes back (``stop_reading``); the later requests of the connection have the same limit on their
-headers too. A client that keeps trickling bytes still holds its thread while it does, and the
-first request of a connection can stop in the middle of its headers without a limit (the
-application is not called before they are complete): a service facing hostile clients belongs
-behind a buffering proxy (Cloud Run's front end, nginx), which sends only whole requests.
+A sync worker is held by one client for as long as it takes to send its request, so gunicorn's
+threaded worker (``gthread``, ``DLTP_SERVE_THREADS`` per worker) gives each request a thread; idle
+keep-alive connections wait in the worker's poller, not in a thread. gunicorn does not bound a read
+in the middle of a body, so ``limit_reads`` gives the connection's socket (``environ["gunicorn.socket"]``,
+logged when missing) a receive time limit of ``DLTP_CLIENT_TIMEOUT`` seconds (``SO_RCVTIMEO``, set once
+per connection; it survives gunicorn's blocking switches): a client that stops halfway is answered
+408 and its thread comes back (``stop_reading``). A client that keeps trickling bytes still holds its
+thread, and a connection's first request may stall in its headers (the application is not called
+before they are complete): a service facing hostile clients belongs behind a buffering proxy.
 """
 
 from __future__ import annotations
