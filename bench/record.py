@@ -59,9 +59,12 @@ def machine() -> dict:
 
 
 def resolve(argv: list[str]) -> list[str]:
-    """`dltp` means this checkout's dltp, run by this interpreter (never another `dltp` on the PATH)."""
+    """`dltp` means this checkout's dltp, run by this interpreter (never another `dltp` on the PATH), and
+    `python` this interpreter."""
     if argv and argv[0] == "dltp":
         return [sys.executable, "-m", "dltp", *argv[1:]]
+    if argv and argv[0] == "python":
+        return [sys.executable, *argv[1:]]
     return argv
 
 

@@ -6,7 +6,7 @@ reviews as text); ``NAME.ipynb`` beside it is rendered from it, without outputs.
     python notebooks/course.py render            # every .py -> .ipynb (and the Colab links from pyproject)
     python notebooks/course.py check             # exit 1 when an .ipynb or a Colab link is out of date
     python notebooks/course.py student DIR       # the student versions: solutions replaced, outputs cleared
-    python notebooks/course.py run [NAME ...]    # execute in a Jupyter kernel; seconds and CPU seconds each
+    python notebooks/course.py run [NAME ...]    # execute in a Jupyter kernel; seconds and CPU seconds each (--json)
 
 Exercises use nbgrader's markers: the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION``
 are the teacher's answer; the student version has ``raise NotImplementedError()`` in their place
@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("names", nargs="*", help="e.g. tp1 tp4 (default: all)")
     run.add_argument("--cwd", type=Path, default=None, help="working directory (default: a new temporary one)")
     run.add_argument("--save", type=Path, default=None, help="write the executed notebooks (with outputs) here")
+    run.add_argument("--json", action="store_true", help="end with one JSON line: each notebook's seconds and figures")
     args = parser.parse_args(argv)
 
     if args.command == "render":
@@ -237,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"no notebook {', '.join(unknown)}; known: {', '.join(s.stem for s in sources())}", file=sys.stderr)
         return 2
-    failed = []
+    failed, timings = [], []
     for name in names:
         cwd = args.cwd or Path(tempfile.mkdtemp(prefix=f"dltp-{name}-"))
         try:
@@ -249,9 +250,13 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         else:
             print(f"{name}: {wall:.1f} s, {cpu:.1f} CPU s, {images(nb)} figures (in {cwd})", flush=True)
+            timings.append({"notebook": name, "seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+                            "figures": images(nb)})
         if args.save and nb is not None:
             args.save.mkdir(parents=True, exist_ok=True)
             (args.save / f"{name}.ipynb").write_text(dumps(nb))
+    if args.json:
+        print(json.dumps({"notebooks": timings, "failed": failed}))
     return 1 if failed else 0
 
 
