@@ -232,7 +232,7 @@ def render_row(row: Row, labs: Path = LABS, problems: list | None = None, strict
         context = {"load": first["load_average_before"][0], "wall_seconds_of_command": first.get("seconds")}
         try:
             values = {**results[row.records[0]], **context, **results, **row.derive(results)}
-        except KeyError as missing:
+        except (KeyError, ValueError) as missing:  # ValueError: a derived figure finds nothing to derive from
             raise RecordError(f"{row.records}: no key {missing} in the record") from None
         commands = " / ".join(f"`{command(r)}`" for r in records.values())
         measured = _RecordFormatter().format(row.measured, **values)
