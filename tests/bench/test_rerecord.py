@@ -18,7 +18,9 @@ def test_every_quoted_lab_record_is_in_the_manifest_with_its_minutes():
     quoted = {name for row in render_results.ROWS for name in row.records}
     assert quoted <= set(manifest)
     for name, spec in manifest.items():
-        assert spec["command"].startswith("dltp ") and spec["command"].endswith(" --json"), name
+        # a dltp command, or a script of this checkout run by the same interpreter (record.resolve)
+        assert spec["command"].startswith(("dltp ", "python notebooks/", "python bench/")), name
+        assert spec["command"].endswith(" --json"), name
         assert spec["minutes"] > 0 and set(spec.get("env", {})) <= set(record.ENV), name
 
 
@@ -62,3 +64,9 @@ def test_a_tree_with_changes_is_refused_before_anything_runs(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "notes.txt" in proc.stderr
     assert not (tmp_path / "bench" / "results").exists()
+
+
+def test_dltp_and_python_mean_this_checkout_and_this_interpreter():
+    assert record.resolve(["dltp", "run", "tp1"]) == [sys.executable, "-m", "dltp", "run", "tp1"]
+    assert record.resolve(["python", "notebooks/course.py", "run"]) == [sys.executable, "notebooks/course.py", "run"]
+    assert record.resolve(["wrk", "-c4"]) == ["wrk", "-c4"]
