@@ -60,11 +60,12 @@ def machine() -> dict:
 
 def resolve(argv: list[str]) -> list[str]:
     """`dltp` means this checkout's dltp, run by this interpreter (never another `dltp` on the PATH), and
-    `python` this interpreter."""
+    `python SCRIPT` this interpreter on the checkout's SCRIPT."""
     if argv and argv[0] == "dltp":
         return [sys.executable, "-m", "dltp", *argv[1:]]
-    if argv and argv[0] == "python":
-        return [sys.executable, *argv[1:]]
+    if argv and argv[0] == "python":  # a script of this checkout, wherever the command runs
+        script = argv[1:2] and ROOT / argv[1]
+        return [sys.executable, *([str(script)] if script and script.exists() else argv[1:2]), *argv[2:]]
     return argv
 
 

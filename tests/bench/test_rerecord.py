@@ -68,5 +68,7 @@ def test_a_tree_with_changes_is_refused_before_anything_runs(tmp_path):
 
 def test_dltp_and_python_mean_this_checkout_and_this_interpreter():
     assert record.resolve(["dltp", "run", "tp1"]) == [sys.executable, "-m", "dltp", "run", "tp1"]
-    assert record.resolve(["python", "notebooks/course.py", "run"]) == [sys.executable, "notebooks/course.py", "run"]
+    course = str(record.ROOT / "notebooks" / "course.py")  # found from any working directory
+    assert record.resolve(["python", "notebooks/course.py", "run"]) == [sys.executable, course, "run"]
+    assert record.resolve(["python", "-c", "pass"]) == [sys.executable, "-c", "pass"]
     assert record.resolve(["wrk", "-c4"]) == ["wrk", "-c4"]
