@@ -179,6 +179,9 @@ def test_predictors_all_at_chance_leave_the_question_open():
     assert "not supported" not in f["answer"] and "keeps identity better" not in f["answer"]
     g = F.facts(made_up(depth_identity=(10.0, 0.0, 0.0)))  # TAP at depth 40 reads 21 %: above the band
     assert "within the chance band" not in g["answer"]
+    body = render(made_up(depth_identity=(1.5, 0.0, 0.0), half=0.5), has_strips=False).split(r"\begin{document}")[1]
+    assert "not read as findings" in body and "Identity at frame 50 at depth" not in body  # no verdict at chance
+    assert "MSE per frame over the last 20 frames at depth" in body
 
 
 def test_an_instrument_at_chance_gives_no_identity_verdict():
