@@ -18,7 +18,8 @@ author's figure (dltp.references), ``link(name)`` a link to a record, ``figure(a
 that the record copied to docs/figures/ (``bench/record.py --figures``), ``experiment(id)`` one
 experiment's result in a record of several (``dltp run all --json``). A block named ``references``
 quotes only the original author's figures (``ref``), no record. A block whose record is missing,
-or lacks a key or a figure, renders as a visible "not recorded yet" line, and is reported as a problem.
+or lacks a key or a figure, renders as a visible "not recorded yet" line, and is reported as a problem;
+one whose record is dirty or stale (bench/_provenance.py) as "not measured at this commit", no figure.
 
 **Figures typed by hand.** Outside code, every number that looks measured — a decimal number, or a
 number with %, ×, a time, a size or a rate — must come from a block's template field. Numbers that are
