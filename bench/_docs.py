@@ -71,6 +71,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$", re.M)
 # what a block, a row or a benchmark shows instead of a record it refuses; stable, so the docs do not
 # change with every commit that leaves the record stale (`--check` lists the reasons)
 NOT_AT_THIS_COMMIT = "not measured at this commit (its record is stale: `make records-check`)"
+NOT_AT_THIS_COMMIT_LEAD = NOT_AT_THIS_COMMIT[0].upper() + NOT_AT_THIS_COMMIT[1:]  # at a sentence's start
 
 
 class RecordError(Exception):
@@ -149,8 +150,10 @@ def reference(experiment: str, key: str) -> float:
     raise RecordError(f"dltp.references has no {experiment} {key}")
 
 
-def pending(names: list[str], why: str) -> str:
-    lead = f"{why[0].upper()}{why[1:]}" if why == NOT_AT_THIS_COMMIT else f"Not recorded yet ({why})"
+def pending(names: list[str], why: str | None) -> str:
+    """The line of a block its records cannot give: ``why`` it is not recorded, or None when its record
+    is refused as stale."""
+    lead = NOT_AT_THIS_COMMIT_LEAD if why is None else f"Not recorded yet ({why})"
     return f"*{lead}: `make records ONLY=\"{' '.join(names)}\"` (bench/records.toml).*\n"
 
 
@@ -170,7 +173,7 @@ def render_block(names: list[str], template: str, doc: Path, records: Records) -
         records.problems += [(name, f"{where}: no record {name}") for name in missing if name not in records.refused]
         refused = [name for name in missing if name in records.refused]
         if refused:
-            return pending(missing, NOT_AT_THIS_COMMIT)
+            return pending(missing, None)
         return pending(missing, "no record")
     wanting: list[tuple[str, str]] = []
 

@@ -222,7 +222,7 @@ def render_row(row: Row, labs: Path = LABS, problems: list | None = None, strict
     links = ", ".join(f"[{name}](bench/results/labs/{name}.json)" for name in row.records)
     try:
         records = {name: load_record(name, labs) for name in row.records}
-        refused = [name for name, r in records.items() if strict and _docs.stale(r, ROOT)]
+        refused = [name for name, r in records.items() if strict and _provenance.problems(r, ROOT)]
         if refused:
             return (f"| {row.lab} | *{_docs.NOT_AT_THIS_COMMIT}* | "
                     f"{_RecordFormatter().format(row.original, ref=references())} | {links} |")
@@ -277,8 +277,8 @@ def bench_section(runs: Path = RUNS, problems: list | None = None, strict: bool 
                 problems.append((script.stem, "docs/benchmarks.md: not measured yet"))
             continue
         r = json.loads(path.read_text())
-        if strict and _docs.stale(r, ROOT):
-            sections.append(f"### {script.stem}\n\n*{_docs.NOT_AT_THIS_COMMIT[0].upper()}{_docs.NOT_AT_THIS_COMMIT[1:]}:* "
+        if strict and _provenance.problems(r, ROOT):
+            sections.append(f"### {script.stem}\n\n*{_docs.NOT_AT_THIS_COMMIT_LEAD}:* "
                             f"`python bench/run_all.py --only {script.stem}`\n")
             continue
         status = "" if r["returncode"] == 0 else f" — **failed (exit {r['returncode']})**"
