@@ -49,21 +49,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## 1. The data
@@ -86,7 +77,7 @@ for ax, image, label in zip(axes, data.x_train, data.y_train):
     ax.imshow(image, cmap="gray_r")
     ax.set_title(data.class_names[label])
     ax.axis("off")
-plt.show()
+plt.savefig("figures/tp1_01.png")
 
 # %% [markdown]
 # **Exercise 1 — the input layer's view.** A dense network takes a vector, not an image: write
@@ -164,7 +155,7 @@ history = model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epo
 train_seconds = time.perf_counter() - start
 
 plots.training_curves(history.history, f"TP1 dense network — {data.name}")
-plt.show()
+plt.savefig("figures/tp1_02.png")
 
 # %% [markdown]
 # ## 4. Evaluation on the test set
@@ -176,7 +167,7 @@ print(f"test accuracy {test_accuracy:.4f} (the original: 0.9781 on the full MNIS
 
 cm = plots.confusion_matrix(y_test, predicted, data.num_classes)
 plots.confusion_matrix_figure(cm, data.class_names, f"TP1 — {data.name} test set")
-plt.show()
+plt.savefig("figures/tp1_03.png")
 off_diagonal = cm - np.diag(np.diag(cm))
 true_class, predicted_class = np.unravel_index(off_diagonal.argmax(), cm.shape)
 print(f"most frequent mistake: a {data.class_names[true_class]} read as a {data.class_names[predicted_class]} "
@@ -272,7 +263,7 @@ right.set_ylabel(f"validation loss after {budget:g} s")
 for ax in (left, right):
     ax.tick_params(axis="x", labelsize=8)
 fig.tight_layout()
-plt.show()
+plt.savefig("figures/tp1_04.png")
 
 # %%
 speed = {name: rate for name, (rate, _) in batching.items()}

@@ -53,21 +53,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## The data and the model
@@ -142,7 +133,7 @@ gap = baseline["accuracy"][-1] - baseline["val_accuracy"][-1]
 print(f"baseline: {diagnose(baseline)} (train {baseline['accuracy'][-1]:.3f}, validation "
       f"{baseline['val_accuracy'][-1]:.3f}, gap {gap:+.3f}); validation loss lowest at epoch {best_epoch}")
 plots.training_curves(baseline, "TP2 baseline")
-plt.show()
+plt.savefig("figures/tp2_01.png")
 
 # %% [markdown]
 # ## 2. Regularisation: L2 and Dropout
@@ -177,7 +168,7 @@ print(f"regularized: {diagnose(regularized)} (gap {regularized_gap:+.3f}, was {g
       f"test accuracy {regularized['test_accuracy']:.4f} vs {baseline['test_accuracy']:.4f}")
 plots.train_vs_validation({"baseline": baseline, "L2 + Dropout 0.5": regularized}, "accuracy",
                           "Training vs validation accuracy")
-plt.show()
+plt.savefig("figures/tp2_02.png")
 
 # %% [markdown]
 # ## 3. Optimisers, 10 epochs each
@@ -195,7 +186,7 @@ ranking = sorted(optimizers, key=lambda name: -runs[name]["test_accuracy"])
 print("test accuracy: " + " > ".join(f"{name} {runs[name]['test_accuracy']:.4f}" for name in ranking))
 plots.overlay({name: runs[name] for name in optimizers},
               {"val_loss": "validation loss", "val_accuracy": "validation accuracy"}, "TP2 optimisers")
-plt.show()
+plt.savefig("figures/tp2_03.png")
 
 # %% [markdown]
 # ## 4. Does BatchNormalization converge faster?
@@ -227,7 +218,7 @@ without_bn = epochs_to_reach(runs["Adam"]["val_accuracy"], level)
 print(f"validation accuracy {level:.4f} reached at epoch {with_bn} with BatchNorm, {without_bn} without")
 plots.overlay({"Adam": runs["Adam"], "Adam + BatchNorm": batchnorm}, {"val_accuracy": "validation accuracy"},
               "TP2 BatchNorm")
-plt.show()
+plt.savefig("figures/tp2_04.png")
 
 # %% [markdown]
 # ## The same lab, tracked: `dltp run tp2`

@@ -48,21 +48,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## 1. The data
@@ -83,7 +74,7 @@ for ax, c in zip(axes, range(data.num_classes)):
     ax.imshow(data.x_train[np.flatnonzero(data.y_train == c)[0]].squeeze(), cmap="gray")
     ax.set_title(data.class_names[c], fontsize=8)
     ax.axis("off")
-plt.show()
+plt.savefig("figures/tp3_01.png")
 
 # %% [markdown]
 # ## 2. The models
@@ -154,13 +145,13 @@ for name, build in (("CNN", build_cnn), ("Mini-ResNet", build_resnet)):
 
 plots.overlay(histories, {"val_loss": "validation loss", "val_accuracy": "validation accuracy"},
               f"TP3 on {data.name}")
-plt.show()
+plt.savefig("figures/tp3_02.png")
 fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
 for ax, key in zip(axes, ("test accuracy", "parameters", "seconds per epoch")):
     ax.bar(list(results), [results[name][key] for name in results], color=["tab:blue", "tab:orange"])
     ax.set_title(key)
 fig.tight_layout()
-plt.show()
+plt.savefig("figures/tp3_03.png")
 
 # %% [markdown]
 # ## 4. Detection: a class head and a box head
@@ -217,7 +208,7 @@ for ax, i in zip(axes, range(6)):
     ax.set_title(f"{DETECTION_CLASSES[predicted['class'][i].argmax()]}, IoU {ious[i]:.2f}", fontsize=8)
     ax.axis("off")
 fig.suptitle("green: true box, red: predicted")
-plt.show()
+plt.savefig("figures/tp3_04.png")
 
 # %% [markdown]
 # ## 5. Style transfer, finished

@@ -49,21 +49,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## 1. Circles and their masks
@@ -82,7 +73,7 @@ for i in range(6):
     axes[1, i].axis("off")
 axes[0, 0].set_title("images (noise σ 0.1)", loc="left")
 axes[1, 0].set_title("masks", loc="left")
-plt.show()
+plt.savefig("figures/tp4_01.png")
 
 # %% [markdown]
 # ## 2. Dice and IoU
@@ -146,7 +137,7 @@ print(f"{unet.count_params():,} parameters; last epoch: validation Dice {history
       f"IoU {history['val_iou'][-1]:.4f} (the original: 0.9937 and 0.9875 at 128×128)")
 plots.curves_figure([plots.train_and_validation(history, "loss"),
                      plots.train_and_validation(history, "dice_coefficient", ylabel="Dice")], "TP4 U-Net")
-plt.show()
+plt.savefig("figures/tp4_02.png")
 
 # %%
 probabilities = unet.predict(circles.x_val[:4], batch_size=4, verbose=0)
@@ -159,7 +150,7 @@ for i in range(4):
         axes[row, i].set_title(title, fontsize=9)
         axes[row, i].axis("off")
 fig.tight_layout()
-plt.show()
+plt.savefig("figures/tp4_03.png")
 
 # %% [markdown]
 # ## 4. IoU vs Dice: the same error on objects of every size
@@ -197,7 +188,7 @@ ax.set_xlabel("disc radius (pixels)")
 ax.set_ylabel("score of the 2-pixel erosion")
 ax.legend()
 ax.grid(alpha=0.3)
-plt.show()
+plt.savefig("figures/tp4_04.png")
 print("\n".join(f"radius {r:2d}: Dice {d:.3f}, IoU {j:.3f}" for r, d, j in rows))
 
 # %% [markdown]
@@ -239,7 +230,7 @@ ax.set_ylabel("MB")
 ax.set_yscale("log")
 ax.legend()
 ax.grid(alpha=0.3)
-plt.show()
+plt.savefig("figures/tp4_05.png")
 print(", ".join(f"{s}³: {memory[s]:,.1f} MB" for s in sides))
 
 # %% [markdown]
@@ -258,7 +249,7 @@ for ax, volume, label in zip(axes, sample.x_train, sample.y_train):
     ax.imshow(volume[..., 0].max(axis=0), cmap="gray")  # the brightest voxel along one axis
     ax.set_title(sample.class_names[label])
     ax.axis("off")
-plt.show()
+plt.savefig("figures/tp4_06.png")
 
 # %%
 import contextlib

@@ -47,21 +47,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## 1. Sentences with a deciding token
@@ -157,7 +148,7 @@ for i in range(len(shown)):
 ax.set_xlabel("position (red: the deciding token)")
 ax.set_yticks(range(len(shown)), [f"label {y}" for y in y_test[:8]])
 ax.set_title("attention weights")
-plt.show()
+plt.savefig("figures/tp5_01.png")
 
 # %% [markdown]
 # ## 3. Seq2seq forecasting
@@ -218,7 +209,7 @@ for ax, i in zip(axes, np.linspace(0, len(truth) - 1, 3).astype(int)):
     ax.set_title(f"origin t = {t}")
 axes[0].legend(fontsize=7)
 fig.tight_layout()
-plt.show()
+plt.savefig("figures/tp5_02.png")
 
 # %% [markdown]
 # ## 4. The same exercise, tracked: `dltp run tp5.attention`

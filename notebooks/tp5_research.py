@@ -54,21 +54,12 @@ import os
 import time
 
 # os.environ["KERAS_BACKEND"] = "jax"  # uncomment for jax (or "tensorflow"), before keras is imported
-import dltp  # gives KERAS_BACKEND its default, torch, before keras loads
-from dltp import backends, plots
+from dltp import notebook, plots
 
-# The threads `dltp run` gives an experiment alone (every core, or DLTP_THREADS when set).
-backends.hold_to_threads(os.environ["KERAS_BACKEND"], backends.resolve_threads(None))
+plt = notebook.setup(QUICK)  # threads, quiet tracked runs, figures/ (dltp/notebook.py); then Keras
+# %matplotlib inline
 import keras
 import numpy as np
-
-backends.keep_tensorflow_unloaded()  # off tensorflow, keras would import it only to seed tf.data
-os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars from the tracked runs
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-
-plt = plots.pyplot()  # dltp draws with matplotlib; the next line shows the figures in the notebook
-# %matplotlib inline
-print(f"dltp {dltp.__version__}, Keras {keras.__version__} on {keras.backend.backend()}; quick budget: {QUICK}")
 
 # %% [markdown]
 # ## 1. Moving MNIST
@@ -91,7 +82,7 @@ for row in range(2):
         if row == 0:
             axes[row, col].set_title(f"frame {t + 1}", fontsize=8)
 fig.suptitle(f"digits {sample.labels[0]} and {sample.labels[1]}")
-plt.show()
+plt.savefig("figures/tp5_research_01.png")
 
 # %% [markdown]
 # ## 2. The baseline every predictor must beat
@@ -193,9 +184,9 @@ print(f"{results['dataset']}, {len(results['seeds'])} seed(s), {results['wall_se
 from dltp.research import figures
 
 figures.mse_curves(results)
-plt.show()
+plt.savefig("figures/tp5_research_02.png")
 figures.rollout_strips(results, rollouts)
-plt.show()
+plt.savefig("figures/tp5_research_03.png")
 
 # %% [markdown]
 # ## What this run showed
