@@ -17,6 +17,7 @@ LEVELS = {
     "dltp.labs": 3, "dltp.serve": 3,
     "dltp.research": 4, "dltp.sweep": 4, "dltp.report": 4,
     "dltp.child": 5, "dltp.lanes": 5, "dltp.cli": 5, "dltp.__main__": 5,
+    "dltp.notebook": 5,
 }
 
 
