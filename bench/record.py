@@ -63,9 +63,11 @@ def resolve(argv: list[str]) -> list[str]:
     `python SCRIPT` this interpreter on the checkout's SCRIPT."""
     if argv and argv[0] == "dltp":
         return [sys.executable, "-m", "dltp", *argv[1:]]
-    if argv and argv[0] == "python":  # a script of this checkout, wherever the command runs
-        script = argv[1:2] and ROOT / argv[1]
-        return [sys.executable, *([str(script)] if script and script.exists() else argv[1:2]), *argv[2:]]
+    if argv and argv[0] == "python":
+        rest = argv[1:]
+        if rest and (ROOT / rest[0]).is_file():  # a script of this checkout, wherever the command runs
+            rest = [str(ROOT / rest[0]), *rest[1:]]
+        return [sys.executable, *rest]
     return argv
 
 

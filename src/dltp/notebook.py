@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-FIGURES = "figures"  # each notebook figure is saved here too: plt.show() would block a script
+FIGURES = "figures"  # each notebook figure is saved here too: a script run has no window to show it in
 
 
 def setup(quick: bool):
