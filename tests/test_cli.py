@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 from conftest import run_cli
 from dltp import cli, registry
 
@@ -55,3 +58,16 @@ def test_run_all_ends_with_the_report_page(mlflow_store, capsys, monkeypatch, tm
     page = tmp_path / "dltp-results" / "report" / "index.html"
     assert f"report: {page.relative_to(tmp_path)}" in out and page.exists()
     assert "tp1" in (page.parent / "report.md").read_text()
+
+
+def test_only_the_named_command_is_imported():
+    """`dltp run` builds its parser without loading the server, the sweep or the paper: a change in
+    those leaves every lab record's measured files untouched (bench/_provenance.py)."""
+    probe = ("import sys; from dltp import cli; cli.build_parser(sys.argv[1:]); "
+             "print(sorted(m for m in sys.modules if m.startswith(('dltp.serve', 'dltp.sweep', 'dltp.research.paper'))))")
+    run = subprocess.run([sys.executable, "-c", probe, "run", "tp1", "--quick"], capture_output=True, text=True,
+                         check=True)
+    assert run.stdout.strip() == "[]"
+    sweep = subprocess.run([sys.executable, "-c", probe, "sweep", "--quick"], capture_output=True, text=True,
+                           check=True)
+    assert "dltp.sweep.cli" in sweep.stdout and "dltp.serve" not in sweep.stdout

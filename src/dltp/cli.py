@@ -296,7 +296,10 @@ def cmd_ui(args) -> int:
     return 0  # pragma: no cover
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv`` (default: the command line). Of the COMMANDS, only the one ``argv`` names is
+    imported: `dltp run` never loads the server's, the sweep's or the paper's code, so a change there
+    leaves what a lab run measured (bench/_provenance.py) untouched."""
     parser = argparse.ArgumentParser(prog="dltp", description="Deep Learning Engineering labs TP1-TP5.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -330,18 +333,20 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000)
     ui.set_defaults(func=cmd_ui)
 
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
     for name, (module, help_text) in COMMANDS.items():
-        mod = importlib.import_module(module)
         cmd = sub.add_parser(name, help=help_text)
-        mod.add_arguments(cmd)
-        cmd.set_defaults(func=mod.main)
+        if words and words[0] == name:
+            mod = importlib.import_module(module)
+            mod.add_arguments(cmd)
+            cmd.set_defaults(func=mod.main)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     global _command_line
     _command_line = argv is None
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return args.func(args) or 0

@@ -177,8 +177,9 @@ def test_predictors_all_at_chance_leave_the_question_open():
     f = F.facts(made_up())  # every predictor at 11 %, the threshold above 12 %
     assert f["valid"] and "within the chance band" in f["answer"] and "question stays open" in f["answer"]
     assert "not supported" not in f["answer"] and "keeps identity better" not in f["answer"]
+    assert f["identity_lost"] and not any(s.startswith("Identity") for s in f["depth_sentences"])
     g = F.facts(made_up(depth_identity=(10.0, 0.0, 0.0)))  # TAP at depth 40 reads 21 %: above the band
-    assert "within the chance band" not in g["answer"]
+    assert "within the chance band" not in g["answer"] and not g["identity_lost"]
     body = render(made_up(depth_identity=(1.5, 0.0, 0.0), half=0.5), has_strips=False).split(r"\begin{document}")[1]
     assert "not read as findings" in body and "Identity at frame 50 at depth" not in body  # no verdict at chance
     assert "MSE per frame over the last 20 frames at depth" in body

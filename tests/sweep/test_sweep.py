@@ -214,3 +214,35 @@ def test_two_processes_share_a_postgres_study_and_one_mlflow_server(postgres, ml
     assert len(runs) == len(points) and all(r.info.status == "FINISHED" for r in runs)
     assert sorted(r.data.tags["sweep.point"] for r in runs) == sorted(point_key(p) for p in points)
     assert {a.path for a in client.list_artifacts(runs[0].info.run_id)} >= {"diagnosis.md", "training_curves.png"}
+
+
+_OPEN_AT = """
+import sys, time
+import optuna, psycopg2, sqlalchemy  # imported before the start, so only the opening races
+from dltp.errors import DltpError
+from dltp.sweep.claims import open_storage
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process opens at the same instant
+try:
+    open_storage(sys.argv[1])
+except DltpError as exc:
+    sys.exit(str(exc))
+"""
+
+
+def test_workers_opening_a_fresh_postgres_storage_together_all_get_it(postgres):
+    """Machines started at once race to create Optuna's tables in an empty database: one CREATE
+    wins, the others must open what it made rather than fail."""
+    import psycopg2
+
+    for round_ in range(4):  # a fresh database each round; the race is lost or won by timing
+        conn = psycopg2.connect(postgres)
+        conn.autocommit = True
+        conn.cursor().execute(f"CREATE DATABASE race{round_}")
+        conn.close()
+        url = postgres.rsplit("/", 1)[0] + f"/race{round_}"
+        start = str(time.time() + 6)  # after every interpreter has imported optuna
+        procs = [subprocess.Popen([sys.executable, "-c", _OPEN_AT, url, start], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0, out + err

@@ -166,7 +166,8 @@ def tables(view: View) -> dict:
 
 def findings(view: View) -> dict:
     """Every finding's sentence, in the paper's order."""
-    return {"instrument_sentence": instrument_sentence(view), **depth_findings(view),
+    return {"instrument_sentence": instrument_sentence(view), "identity_lost": identity_lost(view),
+            **depth_findings(view),
             "architecture_sentences": architecture_sentences(view), "copy_sentences": copy_sentences(view),
             **reference_findings(view), "cost_sentence": cost_sentence(view)}
 
@@ -183,6 +184,13 @@ def instrument_sentence(view: View) -> str:
             f"{i['digits']} digits), {reads}.")
 
 
+def identity_lost(view: View) -> bool:
+    """The instrument reads digits, but every predictor at every depth is within its chance band: a
+    floor effect, where identity differences between models are not findings."""
+    return view.valid and len(view.depths) >= 2 and all(
+        view.mean(f"{v}@k{k}", view.identity) <= view.threshold for v in view.variants for k in view.depths)
+
+
 def depth_findings(view: View) -> dict:
     """Each rollout depth against teacher forcing, per predictor, and the answer to the question."""
     base, sentences, answers = view.depths[0], [], {}
@@ -191,7 +199,7 @@ def depth_findings(view: View) -> dict:
         mse_clause = grouped([(name, view.c(a, b, "mse_last20")) for name, a, b in subjects], False, per_frame)
         sentences.append(f"MSE per frame over the last {view.last} frames at depth $k={depth}$ against $k={base}$: "
                          f"{mse_clause}.")
-        if view.valid:
+        if view.valid and not identity_lost(view):  # at chance, an interval excluding zero is no finding
             identity_clause = grouped([(name, view.c(a, b, view.identity)) for name, a, b in subjects], True,
                                       pct, " points")
             sentences.append(f"Identity at frame {view.frames} at depth $k={depth}$ against $k={base}$: "
@@ -208,8 +216,7 @@ def _answer(view: View, answers: dict[str, list[str]]) -> str:
     if not view.valid:
         return ("The identity instrument does not read digits clearly above chance in this run, so the "
                 "question is not answered.")
-    lost = all(view.mean(f"{v}@k{k}", view.identity) <= view.threshold for v in view.variants for k in view.depths)
-    if lost:  # a floor effect: no interval can favour a regime when every model is at chance
+    if identity_lost(view):  # a floor effect: no interval can favour a regime when every model is at chance
         return (f"Every predictor's identity at frame {view.frames} is within the chance band (at most "
                 f"{pct(view.threshold)}\\%, the instrument's threshold): the digits are lost at every depth, so "
                 "identity cannot tell rollout training from teacher forcing at this budget, and the question "
@@ -237,7 +244,7 @@ def architecture_sentences(view: View) -> list[str]:
     everyone = f"{and_list([view.short(v) for v in view.variants[1:]])} at every depth"
     out = [f"MSE per frame over the last {view.last} frames against {view.short(base)} at the same depth: "
            + grouped([(n, view.c(a, b, "mse_last20")) for n, a, b in pairs], False, per_frame, "", everyone) + "."]
-    if view.valid:
+    if view.valid and not identity_lost(view):
         out.append(f"Identity at frame {view.frames}, same comparison: "
                    + grouped([(n, view.c(a, b, view.identity)) for n, a, b in pairs], True, pct, " points", everyone)
                    + ".")

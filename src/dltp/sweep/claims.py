@@ -55,18 +55,35 @@ def open_storage(url: str):
     import sqlalchemy.exc
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    for attempt in range(3):
+    for attempt in range(5):
         try:
             return optuna.storages.RDBStorage(sqlalchemy_url(url), engine_kwargs=_engine_kwargs(url))
-        except sqlalchemy.exc.IntegrityError:
-            # Workers started together race to create Optuna's tables; PostgreSQL lets one win
-            # and fails the others' CREATE. The tables exist then: open them again.
-            if attempt == 2:
-                raise DltpError(f"cannot create the study tables in {redact(url)}") from None
-            time.sleep(1.0 + attempt)
+        except sqlalchemy.exc.DBAPIError as exc:
+            if not _lost_the_create_race(exc):
+                raise DltpError(f"cannot open the study storage {redact(url)}: {_first_line(exc)}") from None
+            # Workers started together race to create Optuna's tables in an empty database; one
+            # CREATE wins and the others fail. The tables exist then: open them again.
+            if attempt == 4:
+                raise DltpError(f"cannot create the study tables in {redact(url)}: {_first_line(exc)}") from None
+            time.sleep(0.5 * (attempt + 1))
         except Exception as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DltpError(f"cannot open the study storage {redact(url)}: {detail}") from None
+            raise DltpError(f"cannot open the study storage {redact(url)}: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _lost_the_create_race(exc) -> bool:
+    """A CREATE that another process made first: a unique violation in PostgreSQL's catalogue when
+    the two overlapped, "relation already exists" (42P07, 42710) when the other committed between
+    our check and our CREATE, "table … already exists" in SQLite."""
+    import sqlalchemy.exc
+
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        return True
+    return getattr(exc.orig, "pgcode", None) in {"42P07", "42710"} or "already exists" in str(exc.orig)
 
 
 class Claims:
