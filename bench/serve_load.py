@@ -20,6 +20,12 @@ Lua script sets it):
 ``--image IMAGE`` measures ``dltp serve`` and the bare app inside the built image instead (podman,
 host network; the bare app mounted into it): the image's own packages.
 
+Placement: wrk and the servers would otherwise fight for the same cores, and a round then measures
+the scheduler as much as the server (the record of commit c340296: one server's rounds spread over
+more than a factor of two). By default (``--pin``, with at least 2 CPUs) wrk gets the last CPU and every
+server the others (taskset), as a load generator on another machine would leave them; the workers
+default to the server's CPUs. ``--no-pin`` shares all CPUs, as before.
+
 Rounds (bench/_rounds.py): after a warm-up round, every server is measured once per round in turn,
 ≥ 5 rounds; each figure is the median of the rounds with their spread (min–max); a ratio of two
 servers is taken round by round, and a goal is met only when every round meets it. Besides wrk's
@@ -163,9 +169,21 @@ def parse_wrk(out: str) -> dict:
             "errors": (int(non_2xx.group(1)) if non_2xx else 0) + socket_errors}
 
 
-def wrk(port: int, lua: Path, connections: int, seconds: float, parse: bool = True) -> dict | None:
-    argv = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
-            "-s", str(lua), f"http://127.0.0.1:{port}/"]
+def cpu_sets(pin: bool) -> tuple[list[int], list[int]]:
+    """(server CPUs, wrk CPUs): the last CPU for wrk, the others for the servers; all for both unpinned."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return cpus, cpus
+    return cpus[:-1], cpus[-1:]
+
+
+def on_cpus(cpus: list[int], argv: list[str]) -> list[str]:
+    return ["taskset", "-c", ",".join(map(str, cpus)), *argv] if shutil.which("taskset") else argv
+
+
+def wrk(port: int, lua: Path, connections: int, seconds: float, cpus: list[int], parse: bool = True) -> dict | None:
+    argv = on_cpus(cpus, ["wrk", f"-t{min(len(cpus), 2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
+            "-s", str(lua), f"http://127.0.0.1:{port}/"])
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out) if parse else None
 
@@ -245,16 +263,22 @@ def main() -> int:
                         help="server settings to compare (default: all): " + "; ".join(
                             f"{k}: {v[0].format(w='N')}" for k, v in VARIANTS.items()))
     parser.add_argument("--image", help="run dltp serve and the bare app inside this built image (podman)")
+    parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                        help="wrk on the last CPU, the servers on the others (default; --no-pin: all share all)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
+    if args.pin and shutil.which("taskset") is None:
+        raise SystemExit("serve_load --pin needs taskset (Debian: util-linux); or pass --no-pin")
+    server_cpus, wrk_cpus = cpu_sets(args.pin)
+    args.server_cpus, args.wrk_cpus = server_cpus, wrk_cpus
 
     tmp = Path(tempfile.mkdtemp(prefix="dltp-serve-load-"))
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
     os.environ.setdefault("KERAS_BACKEND", "torch")
     sys.path.insert(0, str(ROOT / "src"))
     export_dir, image = register_model(tmp)
-    workers = args.workers or os.cpu_count() or 1
+    workers = args.workers or len(server_cpus)
     python_path = os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
     env = {"PYTHONPATH": python_path, "KERAS_BACKEND": os.environ["KERAS_BACKEND"], "OMP_NUM_THREADS": "1",
            "MLFLOW_TRACKING_URI": os.environ["MLFLOW_TRACKING_URI"],
@@ -299,7 +323,7 @@ def main() -> int:
                 argv = image_argv(args.image, key, ports[key], workers, VARIANTS[_variant(key)][1])
             else:
                 argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
-            procs[key] = start(argv, {**env, **extra_env}, tmp / f"{key}.log")
+            procs[key] = start(on_cpus(server_cpus, argv), {**env, **extra_env}, tmp / f"{key}.log")
         for key, (_, _, _, ready_path, body) in chosen.items():
             wait_ready(ports[key], ready_path, procs[key])
             check_answer(key, ports[key], body)
@@ -310,7 +334,7 @@ def main() -> int:
             def measure(key: str) -> float:
                 before = session_cpu_seconds(procs[key].pid)
                 result = {"load_average": os.getloadavg()[0],
-                          **wrk(ports[key], tmp / f"{key}.lua", conns, args.duration)}
+                          **wrk(ports[key], tmp / f"{key}.lua", conns, args.duration, wrk_cpus)}
                 if not args.image:  # the container's processes are not in this session
                     result["cpu_ms_per_request"] = (session_cpu_seconds(procs[key].pid) - before) * 1e3 / max(
                         result["requests"], 1)
@@ -348,11 +372,18 @@ def _fig(s: dict, digits: int) -> str:
     return f"{s['median']:,.{digits}f} ({s['min']:,.{digits}f}–{s['max']:,.{digits}f})"
 
 
+def placement(args) -> str:
+    if args.server_cpus == args.wrk_cpus:
+        return f"{len(args.server_cpus)} CPU cores shared by the servers and wrk"
+    return (f"servers pinned to CPU {','.join(map(str, args.server_cpus))}, wrk (one thread) to CPU "
+            f"{','.join(map(str, args.wrk_cpus))}")
+
+
 def report(rows: list[dict], args, workers: int, ratio, verdict) -> None:
     cpu = any("cpu_ms_per_request" in r for r in rows)
     print(f"\nwrk, {args.rounds} rounds of {args.duration:g} s after a warm-up round, servers in turns; median "
           f"(min–max) of the rounds; one Fashion-MNIST image per request, TP1 architecture (784-512-10); "
-          f"{os.cpu_count()} CPU cores shared by server and wrk; dltp serve and the bare app serve the same "
+          f"{placement(args)}; dltp serve and the bare app serve the same "
           f"export (forward.npz, NumPy, no Keras in the workers) with orjson and the same gunicorn settings; "
           f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} for the others, tensorflow for the original design\n")
     print("| server | conn. | requests/s | p50 ms | p99 ms |" + (" server CPU ms/request |" if cpu else "")
@@ -386,6 +417,7 @@ def report(rows: list[dict], args, workers: int, ratio, verdict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve_load.json").write_text(json.dumps(
         {"duration_s": args.duration, "rounds": args.rounds, "workers": workers, "cpu_count": os.cpu_count(),
+         "server_cpus": args.server_cpus, "wrk_cpus": args.wrk_cpus,
          "image": args.image, "rows": rows, "ratios": ratios, "goals": goals}, indent=2))
 
 
