@@ -17,11 +17,18 @@ A record is **stale** when one of its measured files differs between its commit 
 working tree (``git diff --name-only COMMIT HEAD -- FILES`` and ``git status -- FILES``): then what it
 measured is no longer the code it describes. A record without a commit or without a measured list
 (taken before they were kept) is stale too, as is one whose commit is not in the history.
+
+A record is stale as well when ``auto`` would now run one of its experiments on another backend: every
+result in it that says ``"backend_choice": "auto: DEVICE/BUDGET measurement"`` is checked against that
+table of the backend preferences in the working tree. (The preferences file is an output of
+measuring, so it is never dirt and never a measured file; what a record took from it is its choice.)
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -32,6 +39,8 @@ MEASURED_ROOTS = ("src", "bench")
 # Written by measuring (records, their figures, and the backend order `make bench` ranks from its records):
 # never dirt, never measured.
 OUTPUTS = ("bench/results/", "docs/figures/", "src/dltp/backend_preferences.json")
+PREFERENCES = "src/dltp/backend_preferences.json"
+AUTO = re.compile(r"auto: (\w+)/(\w+) measurement")  # dltp.backends.resolve's reason
 
 
 def git(root: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
@@ -124,4 +133,32 @@ def problems(record: dict, root: Path = ROOT) -> list[str]:
     if changed:
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         found.append(f"files it measured changed after its commit {commit[:7]}: {', '.join(changed[:5])}{more}")
-    return found
+    return found + moved_choices(record, root)
+
+
+def auto_choices(value):
+    """(experiment, backend, device, budget) for every result in ``value`` whose backend auto chose."""
+    if isinstance(value, dict):
+        match = AUTO.match(str(value.get("backend_choice", "")))
+        # a choice that passed over a backend not installed there cannot be replayed here
+        if match and "not installed" not in value["backend_choice"] and value.get("experiment") and value.get("backend"):
+            yield value["experiment"], value["backend"], match[1], match[2]
+        for item in value.values():
+            yield from auto_choices(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from auto_choices(item)
+
+
+def moved_choices(record: dict, root: Path = ROOT) -> list[str]:
+    """Why ``record`` no longer shows what ``auto`` does: an experiment it ran on auto's first choice,
+    which the preferences now rank otherwise (same lookup as dltp.backends.preferred_order)."""
+    path = root / PREFERENCES
+    prefs = json.loads(path.read_text()) if path.exists() else {}
+    moved = set()
+    for experiment, backend, device, budget in auto_choices([record.get("result"), record.get("payload")]):
+        order = (((prefs.get(device) or {}).get(budget) or {}).get("order") or {}).get(experiment) or []
+        if order[:1] != [backend]:
+            now = f"on {order[0]}" if order else "on no measured backend"
+            moved.add(f"auto now runs {experiment} {now}, not {backend} ({device}/{budget} preferences)")
+    return sorted(moved)

@@ -344,16 +344,18 @@ def worker(out: Path, backend: str | None, units: list[str]) -> int:
 
 # --- the driver --------------------------------------------------------------------------------
 
-def quick_plan(units: list[str], backend: str | None = None) -> list[tuple[str, list[str]]]:
-    """(backend, experiments) per process, as `dltp run all --quick --jobs 1 [--backend NAME]` runs them."""
+def quick_plan(units: list[str], backend: str | None = None) -> tuple[list[tuple[str, list[str]]], list[dict]]:
+    """(backend, experiments) per process, as `dltp run all --quick --jobs 1 [--backend NAME]` runs them,
+    and each experiment's choice (kept in the record: bench/_provenance.py checks it against auto's)."""
     sys.path.insert(0, str(ROOT / "src"))
     from dltp import backends, lanes
 
     preferences = backends.load_preferences()
-    backend_of = {u: backends.resolve(u, flag=backend, env=None, quick=True, preferences=preferences).backend
-                  for u in units}
+    choice = {u: backends.resolve(u, flag=backend, env=None, quick=True, preferences=preferences) for u in units}
+    backend_of = {u: c.backend for u, c in choice.items()}
     (lane,) = lanes.plan(units, backend_of, 1, lambda u, b: lanes.estimate(u, b, True, preferences))
-    return [(batch.backend, batch.units) for batch in lane]
+    choices = [{"experiment": u, "backend": c.backend, "backend_choice": c.reason} for u, c in choice.items()]
+    return [(batch.backend, batch.units) for batch in lane], choices
 
 
 def run_process(backend: str | None, units: list[str], work: Path, env: dict, log) -> dict:
@@ -462,7 +464,7 @@ def main(argv=None) -> int:
     from dltp import registry
 
     units = list(dict.fromkeys(u for target in (args.only or ["all"]) for u in registry.plan(target)))
-    plan = quick_plan(units, args.backend)
+    plan, choices = quick_plan(units, args.backend)
     work = Path(tempfile.mkdtemp(prefix="profile-quick-"))
     cache = work / "cache"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DLTP_CACHE_DIR": str(cache),
@@ -483,7 +485,7 @@ def main(argv=None) -> int:
         runs[name] = {"rows": rows, "totals": summarise(rows)}
     text = table(runs)
     print(text)
-    payload = {"experiments": units, "plan": plan, "threads": os.environ.get("DLTP_THREADS") or "dltp's default",
+    payload = {"experiments": units, "plan": plan, "choices": choices, "threads": os.environ.get("DLTP_THREADS") or "dltp's default",
                "cpus": len(os.sched_getaffinity(0)), "load_average_end": os.getloadavg(), "runs": runs,
                "largest_not_lab_cpu_s": {name: largest_not_lab(run["totals"]) for name, run in runs.items()}}
     if not args.no_save:

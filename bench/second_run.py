@@ -50,7 +50,9 @@ def make_run(work: Path, cache: Path) -> dict:
             "targets_met": sum(bool(r["target_met"]) for r in judged), "targets": len(judged),
             "missed": [r["experiment"] for r in judged if not r["target_met"]],
             "seconds": {r["experiment"]: r.get("seconds") for r in payload["results"]},
-            "backends": {r["experiment"]: r.get("backend") for r in payload["results"]}}
+            "backends": {r["experiment"]: r.get("backend") for r in payload["results"]},
+            # what auto chose, so that bench/_provenance.py sees the record go stale when it would choose otherwise
+            "choices": [{k: r.get(k) for k in ("experiment", "backend", "backend_choice")} for r in payload["results"]]}
 
 
 def main(argv=None) -> int:

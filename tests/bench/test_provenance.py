@@ -160,3 +160,28 @@ def test_figures_are_copied_from_the_runs_artifacts_small_enough_for_the_docs(tm
     assert not (tmp_path / "figures" / "demo" / "curves.png").exists()  # the folder holds this record's only
     with pytest.raises(RuntimeError, match="no PNG artifact matching none.png"):
         record.copy_figures("demo", result, ["none.png"], figures_dir=tmp_path / "figures")
+
+
+def test_a_record_goes_stale_when_auto_would_now_choose_another_backend(repo):
+    prefs = repo / "src" / "dltp" / "backend_preferences.json"
+    prefs.parent.mkdir()
+
+    def rank(order: list[str]) -> None:  # the preferences are an output of measuring: never dirt
+        prefs.write_text(json.dumps({"cpu": {"quick": {"order": {"tp3": order}}, "full": {"order": {}}}}))
+
+    rank(["torch", "jax"])
+    taken = take(repo)
+    nested = {"payload": {"runs": [{"experiment": "tp3", "backend": "torch",
+                                    "backend_choice": "auto: cpu/quick measurement"}]}}
+    record = {**taken, **nested}
+    assert problems(record, repo) == []
+    pinned = {"experiment": "tp3", "backend": "torch", "backend_choice": "--backend"}
+    passed_over = {"experiment": "tp3", "backend": "jax",
+                   "backend_choice": "auto: cpu/quick measurement; torch not installed or not usable"}
+
+    rank(["jax", "torch"])
+    assert problems(record, repo) == ["auto now runs tp3 on jax, not torch (cpu/quick preferences)"]
+    assert problems({**taken, "result": pinned}, repo) == []  # a pinned run measured what it says
+    assert problems({**taken, "result": passed_over}, repo) == []  # cannot be replayed here
+    rank([])
+    assert problems(record, repo) == ["auto now runs tp3 on no measured backend, not torch (cpu/quick preferences)"]
