@@ -15,6 +15,14 @@ backends within each other's spread keep the default order. A backend on which a
 run missed the experiment's target is left out of the quick order. A record without rounds (made
 before they were taken) ranks nothing.
 
+The quick table answers one more question, because `dltp run all --quick` (`make run`) runs each
+backend's experiments in one process and deals those processes to lanes (dltp.lanes): an
+experiment that is faster alone on another backend can make the whole run slower (one more
+process to start, lanes that no longer balance). So the moves off the default backend are kept
+only as a set that shortens the whole run as dltp.lanes.plan deals it, on this machine's lanes, in
+every round (``suite``); the experiments whose move does not are put back on the default backend
+(``kept_default``, with the order they were ranked in).
+
 `dltp run` uses the table of its budget and falls back to the other one. The file keeps, for each
 table, the medians it was ranked from (``figures``: lanes.py deals experiments with them), their
 spread and rounds, the date, the machine, the threads and the load average.
@@ -156,7 +164,7 @@ def quick_table_of(payload: dict, measured: list[dict]) -> dict | None:
 
 
 def quick_table_from(seconds: dict[str, dict[str, list[float]]], measured: list[dict],
-                     missed: dict[str, set[str]] | None = None) -> dict | None:
+                     missed: dict[str, set[str]] | None = None, lanes: int | None = None) -> dict | None:
     """The quick table from each unit's seconds per pinned backend, a list of rounds each (the
     rounds of one index ran back to back). A backend on which a recorded quick run missed the
     unit's target is left out: a quick run must still make its lab's point."""
@@ -177,12 +185,59 @@ def quick_table_from(seconds: dict[str, dict[str, list[float]]], measured: list[
         spread[unit] = {b: [round(min(v), 2), round(max(v), 2)] for b, v in common.items()}
     if not order:
         return None
+    suite = suite_rule(order, seconds, lanes)
     return {"measured": measured,
             "figure": "seconds of the experiment in `dltp run ... --quick` pinned to each backend, second and later "
                       "runs: median of interleaved rounds (spread: min, max)",
-            "rule": RULE, "missed_target": excluded, "order": order, "figures": figures, "spread": spread,
+            "rule": RULE + "; " + SUITE_RULE, "missed_target": excluded, "order": order, "figures": figures,
+            "spread": spread, "suite": suite,
             "rounds": {u: {b: list(v) for b, v in by_backend.items() if b in figures.get(u, {})}
                        for u, by_backend in seconds.items() if u in order}}
+
+
+SUITE_RULE = ("moves off the default backend are kept only as a set that shortens the whole quick run, dealt to "
+              "lanes as dltp runs it, in every round")
+
+
+def suite_rule(order: dict[str, list[str]], seconds: dict[str, dict[str, list[float]]], lanes: int | None) -> dict:
+    """Put back on its default backend every experiment whose move does not help the whole run.
+
+    ``order`` (unit → backends, ranked per experiment) is changed in place. Each subset of the moves is
+    dealt as `dltp run all --quick` deals it (dltp.lanes.plan: a process per backend, START_S each,
+    onto ``lanes`` lanes), round by round with that round's seconds; the run takes as long as its
+    longest lane. The subset kept is the one with the shortest median among those shorter than no
+    move at all in every round (none: every experiment stays on its default backend)."""
+    import itertools
+    import statistics
+
+    sys.path.insert(0, str(HERE.parent / "src"))
+    from dltp import lanes as dltp_lanes
+
+    units = list(order)
+    jobs = lanes or dltp_lanes.resolve_jobs(None, None, len(units))
+    default = {u: next(b for b in BACKENDS if b in order[u]) for u in units}
+    moves = [u for u in units if order[u][0] != default[u]]
+    n = min(len(seconds[u][b]) for u in units for b in order[u])
+
+    def run_s(assign: dict[str, str]) -> list[float]:
+        spans = []
+        for i in range(n):
+            plan = dltp_lanes.plan(units, assign, jobs, lambda u, b: seconds[u][b][i])
+            spans.append(round(max(sum(batch.estimate_s for batch in lane) for lane in plan), 2))
+        return spans
+
+    none = run_s(default)
+    best, best_s = (), none
+    for k in range(1, len(moves) + 1):
+        for subset in itertools.combinations(moves, k):
+            spans = run_s({**default, **{u: order[u][0] for u in subset}})
+            if all(a < b for a, b in zip(spans, none)) and statistics.median(spans) < statistics.median(best_s):
+                best, best_s = subset, spans
+    kept = {u: list(order[u]) for u in moves if u not in best}
+    for u in kept:
+        order[u] = [default[u]] + [b for b in order[u] if b != default[u]]
+    return {"lanes": jobs, "moved": list(best), "kept_default": kept,
+            "predicted_run_s": {"no move": none, "kept moves": best_s}}
 
 
 def device_kind() -> str:

@@ -178,12 +178,15 @@ def cpu_sets(pin: bool) -> tuple[list[int], list[int]]:
 
 
 def on_cpus(cpus: list[int], argv: list[str]) -> list[str]:
-    return ["taskset", "-c", ",".join(map(str, cpus)), *argv] if shutil.which("taskset") else argv
+    """``argv`` bound to ``cpus`` (taskset, checked by main), unchanged when they are all this process has."""
+    if set(cpus) == os.sched_getaffinity(0):
+        return argv
+    return ["taskset", "-c", ",".join(map(str, cpus)), *argv]
 
 
 def wrk(port: int, lua: Path, connections: int, seconds: float, cpus: list[int], parse: bool = True) -> dict | None:
-    argv = on_cpus(cpus, ["wrk", f"-t{min(len(cpus), 2, connections)}", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "30s",
-            "-s", str(lua), f"http://127.0.0.1:{port}/"])
+    argv = on_cpus(cpus, ["wrk", f"-t{min(len(cpus), 2, connections)}", f"-c{connections}", f"-d{seconds:g}s",
+                          "--latency", "--timeout", "30s", "-s", str(lua), f"http://127.0.0.1:{port}/"])
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     return parse_wrk(out) if parse else None
 
@@ -265,7 +268,13 @@ def main() -> int:
     parser.add_argument("--image", help="run dltp serve and the bare app inside this built image (podman)")
     parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                         help="wrk on the last CPU, the servers on the others (default; --no-pin: all share all)")
+    parser.add_argument("--server-env", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="set for dltp serve and the bare app alike, e.g. DLTP_SERVE_THREADS=2: a server "
+                             "setting is measured on both sides of the floor")
     args = parser.parse_args()
+    if any("=" not in item or not item.split("=")[0] for item in args.server_env):
+        parser.error("--server-env takes NAME=VALUE items")
+    args.shared_env = dict(item.split("=", 1) for item in args.server_env)
     if shutil.which("wrk") is None:
         raise SystemExit("serve_load needs wrk (Debian: apt-get install wrk)")
     if args.pin and shutil.which("taskset") is None:
@@ -297,7 +306,7 @@ def main() -> int:
     where = f" in {args.image}" if args.image else ""
     for variant in args.variants:  # the candidates, side by side
         suffix = "" if variant == "threads" else f"-{variant}"
-        variant_env = VARIANTS[variant][1]
+        variant_env = {**VARIANTS[variant][1], **args.shared_env}
         servers["dltp" + suffix] = (
             f"dltp serve{where}, {VARIANTS[variant][0].format(w=workers)}",
             [sys.executable, "-m", "dltp", "serve", "--model", str(export_dir), "--workers", str(workers), "--port"],
@@ -320,7 +329,8 @@ def main() -> int:
             (tmp / f"{key}.lua").write_text(LUA.format(body=body, path=path))
             ports[key] = free_port()
             if args.image:
-                argv = image_argv(args.image, key, ports[key], workers, VARIANTS[_variant(key)][1])
+                argv = image_argv(args.image, key, ports[key], workers,
+                                  {**VARIANTS[_variant(key)][1], **args.shared_env})
             else:
                 argv = argv + ([f"127.0.0.1:{ports[key]}"] if argv[-1] == "--bind" else [str(ports[key])])
             procs[key] = start(on_cpus(server_cpus, argv), {**env, **extra_env}, tmp / f"{key}.log")
@@ -384,8 +394,9 @@ def report(rows: list[dict], args, workers: int, ratio, verdict) -> None:
     print(f"\nwrk, {args.rounds} rounds of {args.duration:g} s after a warm-up round, servers in turns; median "
           f"(min–max) of the rounds; one Fashion-MNIST image per request, TP1 architecture (784-512-10); "
           f"{placement(args)}; dltp serve and the bare app serve the same "
-          f"export (forward.npz, NumPy, no Keras in the workers) with orjson and the same gunicorn settings; "
-          f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} for the others, tensorflow for the original design\n")
+          f"export (forward.npz, NumPy, no Keras in the workers) with orjson and the same gunicorn settings"
+          + (f" ({' '.join(args.server_env)} on both)" if args.server_env else "") +
+          f"; KERAS_BACKEND={os.environ['KERAS_BACKEND']} for the others, tensorflow for the original design\n")
     print("| server | conn. | requests/s | p50 ms | p99 ms |" + (" server CPU ms/request |" if cpu else "")
           + " errors | load avg |")
     print("|---|---:|---:|---:|---:|" + ("---:|" if cpu else "") + "---:|---:|")
@@ -417,6 +428,7 @@ def report(rows: list[dict], args, workers: int, ratio, verdict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "serve_load.json").write_text(json.dumps(
         {"duration_s": args.duration, "rounds": args.rounds, "workers": workers, "cpu_count": os.cpu_count(),
+         "server_env": args.shared_env,
          "server_cpus": args.server_cpus, "wrk_cpus": args.wrk_cpus,
          "image": args.image, "rows": rows, "ratios": ratios, "goals": goals}, indent=2))
 

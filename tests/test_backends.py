@@ -126,6 +126,11 @@ def test_the_shipped_preferences_are_measured_and_consistent():
                     n = min(len(rounds[w][b]) for w in figures for b in order)
                     cost = {b: [sum(1 / rounds[w][b][i] for w in figures) for i in range(n)] for b in order}
                 assert n >= 5, (unit, n)
+                kept = (table.get("suite") or {}).get("kept_default", {})
+                if unit in kept:  # its move would slow the whole quick run: back on the default backend
+                    default = next(b for b in backends.KNOWN if b in order)
+                    assert order == [default] + [b for b in kept[unit] if b != default], unit
+                    order = kept[unit]  # the order it was ranked in, checked below
                 for i, earlier in enumerate(order):  # no backend is faster in every round than one before it
                     for later in order[i + 1:]:
                         assert not all(c < e for c, e in zip(cost[later], cost[earlier])), (unit, later, earlier)

@@ -15,7 +15,7 @@ import _preferences  # noqa: E402
 
 def test_quick_order_keeps_the_default_where_the_rounds_overlap():
     seconds = {"tp1": {"torch": [10, 11, 10, 12, 10], "jax": [9, 12, 10, 11, 11], "tensorflow": [11, 10, 9, 13, 10]}}
-    table = _preferences.quick_table_from(seconds, [{"benchmark": "quick_backends"}])
+    table = _preferences.quick_table_from(seconds, [{"benchmark": "quick_backends"}], lanes=2)
     assert table["order"] == {"tp1": ["torch", "jax", "tensorflow"]}
     assert table["figures"]["tp1"] == {"torch": 10, "jax": 11, "tensorflow": 10}  # medians: what lanes.py reads
     assert table["spread"]["tp1"]["jax"] == [9, 12]
@@ -24,10 +24,28 @@ def test_quick_order_keeps_the_default_where_the_rounds_overlap():
 def test_quick_order_moves_a_backend_when_every_round_agrees_and_drops_missed_targets():
     seconds = {"tp4.conv3d": {"torch": [9, 9, 9, 9, 9], "jax": [20] * 5, "tensorflow": [8, 8, 8, 8, 8]},
                "tp1": {"torch": [10, 10, 10, 10, 10], "jax": [13] * 5, "tensorflow": [9, 9.5, 9, 9, 9]}}
-    table = _preferences.quick_table_from(seconds, [], {"tp4.conv3d": {"tensorflow"}})
+    table = _preferences.quick_table_from(seconds, [], {"tp4.conv3d": {"tensorflow"}}, lanes=2)
     assert table["order"] == {"tp4.conv3d": ["torch", "jax"], "tp1": ["tensorflow", "torch", "jax"]}
     assert table["missed_target"] == {"tp4.conv3d": ["tensorflow"]}
     assert "tensorflow" not in table["rounds"]["tp4.conv3d"]
+
+
+def test_a_move_that_slows_the_whole_quick_run_goes_back_to_the_default_backend():
+    # Alone, jax is faster on tp4.unet in every round. But moving it gives jax a process of its own:
+    # with two lanes, the torch experiments then run in one process instead of two halves.
+    seconds = {"tp1": {"torch": [40] * 5, "jax": [45] * 5}, "tp3": {"torch": [40] * 5, "jax": [50] * 5},
+               "tp4.unet": {"torch": [12, 11, 12, 12, 13], "jax": [10] * 5}}
+    table = _preferences.quick_table_from(seconds, [], lanes=2)
+    assert table["order"]["tp4.unet"] == ["torch", "jax"]
+    suite = table["suite"]
+    assert suite["moved"] == [] and suite["kept_default"] == {"tp4.unet": ["jax", "torch"]}
+    # torch alone, halved: (tp1) | (tp3, tp4.unet); jax would leave (tp1, tp3) on one lane
+    assert suite["predicted_run_s"]["no move"] == [6 + 40 + 12, 6 + 40 + 11, 58, 58, 6 + 40 + 13]
+    # one lane: every second saved counts, minus one more process to start
+    one = _preferences.quick_table_from({"tp1": {"torch": [40] * 5, "jax": [45] * 5},
+                                         "tp4.unet": {"torch": [20] * 5, "jax": [10] * 5}}, [], lanes=1)
+    assert one["order"]["tp4.unet"] == ["jax", "torch"] and one["suite"]["moved"] == ["tp4.unet"]
+    assert one["suite"]["predicted_run_s"]["kept moves"] == [6 + 40 + 6 + 10] * 5
 
 
 def test_quick_order_needs_five_rounds():

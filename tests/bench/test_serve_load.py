@@ -33,4 +33,6 @@ def test_pinned_wrk_and_servers_never_share_a_cpu():
     assert load == [max(os.sched_getaffinity(0))] and not set(servers) & set(load)
     assert set(servers) | set(load) == os.sched_getaffinity(0)
     assert serve_load.cpu_sets(pin=False) == (sorted(os.sched_getaffinity(0)),) * 2
-    assert serve_load.on_cpus([0], ["wrk", "-t1"])[-2:] == ["wrk", "-t1"]
+    assert serve_load.on_cpus(load, ["wrk", "-t1"]) == ["taskset", "-c", str(load[0]), "wrk", "-t1"]
+    everything = sorted(os.sched_getaffinity(0))
+    assert serve_load.on_cpus(everything, ["wrk", "-t1"]) == ["wrk", "-t1"]  # unpinned: nothing to bind
