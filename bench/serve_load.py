@@ -58,10 +58,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
 # Settings compared side by side: name → (description, environment of dltp serve and the bare app).
+# {t}: the threads per worker (DLTP_SERVE_THREADS, 4 unless --server-env sets it).
 VARIANTS = {
-    "threads": ("{w} workers × 4 threads, keep-alive: the service's settings", {}),
+    "threads": ("{w} workers × {t} threads, keep-alive: the service's settings", {}),
     "sync": ("{w} sync workers", {"DLTP_WORKER_CLASS": "sync"}),
-    "flask": ("{w} workers × 4 threads, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
+    "flask": ("{w} workers × {t} threads, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
+    # one request at a time per worker: no thread waits for the GIL, but a slow client holds the worker
+    "one-thread": ("{w} workers × 1 thread, keep-alive (a slow client holds the worker)", {"DLTP_SERVE_THREADS": "1"}),
 }
 
 NAIVE_SERVER = textwrap.dedent("""
@@ -264,7 +267,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=MIN_ROUNDS, help="measured rounds (after a warm-up round)")
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS),
                         help="server settings to compare (default: all): " + "; ".join(
-                            f"{k}: {v[0].format(w='N')}" for k, v in VARIANTS.items()))
+                            f"{k}: {v[0].format(w='N', t='T')}" for k, v in VARIANTS.items()))
     parser.add_argument("--image", help="run dltp serve and the bare app inside this built image (podman)")
     parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                         help="wrk on the last CPU, the servers on the others (default; --no-pin: all share all)")
@@ -307,13 +310,14 @@ def main() -> int:
     for variant in args.variants:  # the candidates, side by side
         suffix = "" if variant == "threads" else f"-{variant}"
         variant_env = {**VARIANTS[variant][1], **args.shared_env}
+        described = VARIANTS[variant][0].format(w=workers, t=variant_env.get("DLTP_SERVE_THREADS", "4"))
         servers["dltp" + suffix] = (
-            f"dltp serve{where}, {VARIANTS[variant][0].format(w=workers)}",
+            f"dltp serve{where}, {described}",
             [sys.executable, "-m", "dltp", "serve", "--model", str(export_dir), "--workers", str(workers), "--port"],
             {"PROMETHEUS_MULTIPROC_DIR": str(tmp / f"metrics-dltp{suffix}"), **variant_env}, "/ready", contract)
         if "DLTP_FAST_PATH" not in variant_env:  # the bare app has no fast path to turn off
             servers["bare" + suffix] = (
-                f"bare WSGI app{where}, {VARIANTS[variant][0].format(w=workers).split(':')[0]}",
+                f"bare WSGI app{where}, {described.split(':')[0]}",
                 [sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",
                  "--workers", str(workers), "_bare_wsgi:app", "--bind"],
                 {"DLTP_MODEL_PATH": str(export_dir / "forward.npz"),
