@@ -152,7 +152,9 @@ def auto_choices(value):
 
 def moved_choices(record: dict, root: Path = ROOT) -> list[str]:
     """Why ``record`` no longer shows what ``auto`` does: an experiment it ran on auto's first choice,
-    which the preferences now rank otherwise (same lookup as dltp.backends.preferred_order)."""
+    which the table its choice names (device/budget) now ranks otherwise. Unlike
+    dltp.backends.preferred_order this does not fall back to the other budget's table: a unit that
+    left the table it was chosen from counts as moved."""
     path = root / PREFERENCES
     prefs = json.loads(path.read_text()) if path.exists() else {}
     moved = set()
