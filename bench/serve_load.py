@@ -65,6 +65,8 @@ VARIANTS = {
     "flask": ("{w} workers × {t} threads, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
     # one request at a time per worker: no thread waits for the GIL, but a slow client holds the worker
     "one-thread": ("{w} workers × 1 thread, keep-alive (a slow client holds the worker)", {"DLTP_SERVE_THREADS": "1"}),
+    # half the threads: a shorter tail at 4 connections on one core, half as many slow clients held per worker
+    "two-threads": ("{w} workers × 2 threads, keep-alive", {"DLTP_SERVE_THREADS": "2"}),
 }
 
 NAIVE_SERVER = textwrap.dedent("""
