@@ -58,15 +58,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
 # Settings compared side by side: name → (description, environment of dltp serve and the bare app).
-# {t}: the threads per worker (DLTP_SERVE_THREADS, 4 unless --server-env sets it).
+# {t}: the threads per worker (DLTP_SERVE_THREADS, 2 unless --server-env sets it).
 VARIANTS = {
     "threads": ("{w} workers × {t} threads, keep-alive: the service's settings", {}),
     "sync": ("{w} sync workers", {"DLTP_WORKER_CLASS": "sync"}),
     "flask": ("{w} workers × {t} threads, every request through Flask (no fast path)", {"DLTP_FAST_PATH": "0"}),
     # one request at a time per worker: no thread waits for the GIL, but a slow client holds the worker
     "one-thread": ("{w} workers × 1 thread, keep-alive (a slow client holds the worker)", {"DLTP_SERVE_THREADS": "1"}),
-    # half the threads: a shorter tail at 4 connections on one core, half as many slow clients held per worker
-    "two-threads": ("{w} workers × 2 threads, keep-alive", {"DLTP_SERVE_THREADS": "2"}),
+    # twice the threads: twice as many slow clients held per worker, a longer tail at 4 connections on one core
+    "four-threads": ("{w} workers × 4 threads, keep-alive", {"DLTP_SERVE_THREADS": "4"}),
 }
 
 NAIVE_SERVER = textwrap.dedent("""
@@ -274,7 +274,7 @@ def main() -> int:
     parser.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
                         help="wrk on the last CPU, the servers on the others (default; --no-pin: all share all)")
     parser.add_argument("--server-env", nargs="+", default=[], metavar="NAME=VALUE",
-                        help="set for dltp serve and the bare app alike, e.g. DLTP_SERVE_THREADS=2: a server "
+                        help="set for dltp serve and the bare app alike, e.g. DLTP_SERVE_THREADS=4: a server "
                              "setting is measured on both sides of the floor")
     args = parser.parse_args()
     if any("=" not in item or not item.split("=")[0] for item in args.server_env):
@@ -312,7 +312,7 @@ def main() -> int:
     for variant in args.variants:  # the candidates, side by side
         suffix = "" if variant == "threads" else f"-{variant}"
         variant_env = {**VARIANTS[variant][1], **args.shared_env}
-        described = VARIANTS[variant][0].format(w=workers, t=variant_env.get("DLTP_SERVE_THREADS", "4"))
+        described = VARIANTS[variant][0].format(w=workers, t=variant_env.get("DLTP_SERVE_THREADS", "2"))
         servers["dltp" + suffix] = (
             f"dltp serve{where}, {described}",
             [sys.executable, "-m", "dltp", "serve", "--model", str(export_dir), "--workers", str(workers), "--port"],

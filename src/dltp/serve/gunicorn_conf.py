@@ -3,7 +3,7 @@
 Used both by ``dltp serve`` and by the Docker image. Configured by environment variables so that
 the container needs no other command: ``PORT`` (default 5000; Cloud Run sets it), ``DLTP_HOST``
 (default 0.0.0.0), ``DLTP_WORKERS`` (default: one per CPU core), ``DLTP_SERVE_THREADS`` (threads per
-worker, default 4), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent in the middle of its
+worker, default 2), ``DLTP_CLIENT_TIMEOUT`` (seconds a client may stay silent in the middle of its
 body, default 10; see ``dltp.serve.worker``), ``DLTP_MODEL`` (a path or an MLflow model URI; an
 MLflow model is downloaded once here, in the master, before the workers start). Command-line flags
 (``--bind``, ``--workers``) override them.
@@ -19,7 +19,10 @@ workers = int(os.environ.get("DLTP_WORKERS") or os.cpu_count() or 1)
 # gunicorn's threaded worker, so that a slow client holds one thread and not a whole worker
 # (dltp.serve.worker); keep-alive connections are served without a new TCP handshake per request.
 worker_class = os.environ.get("DLTP_WORKER_CLASS", "gthread")
-threads = int(os.environ.get("DLTP_SERVE_THREADS", "4"))
+# Two threads: the threads of a worker share one core, and at 4 connections four of them waiting for
+# each other lengthen the tail (bench/serve_load.py, its four-threads row); two still let a worker
+# answer while one slow client holds a thread. More slow clients: raise it, or put a proxy in front.
+threads = int(os.environ.get("DLTP_SERVE_THREADS", "2"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
