@@ -11,11 +11,11 @@ them can land in the same one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -44,12 +44,25 @@ def read_answer(sock: socket.socket) -> tuple[bytes, dict, float]:
     return head, json.loads(answer), arrived
 
 
-def serve_one_worker(model_dir, tmp_path, env: dict) -> tuple[subprocess.Popen, int]:
+@contextlib.contextmanager
+def one_worker(model_dir, tmp_path, env: dict):
+    """A real one-worker `dltp serve` (silent clients cut off after 3 s): its URL, its port, a JSON body,
+    and the event that stops dripping clients; the log is checked for tracebacks at the end."""
     port = unused_port()
     proc = start([sys.executable, "-m", "dltp", "serve", "--model", str(model_dir / "model.keras"),
                   "--port", str(port), "--workers", "1"],
                  {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"), "DLTP_CLIENT_TIMEOUT": "3", **env})
-    return proc, port
+    url = f"http://127.0.0.1:{port}"
+    x, _ = digit_images(2)
+    body = json.dumps({"image": x[0].reshape(-1).tolist()}).encode()
+    stop_dripping = threading.Event()
+    try:
+        wait_ready(url, proc)
+        yield url, port, body, stop_dripping
+    finally:
+        stop_dripping.set()
+        log = stop(proc)
+    assert "Traceback" not in log, log
 
 
 def start_dripping(port: int, body: bytes, stop_dripping: threading.Event) -> None:
@@ -79,32 +92,16 @@ def answered_at_once(url: str, body: bytes) -> None:
 
 def test_default_threads_answer_beside_a_slow_client(model_dir, tmp_path):
     # The service's own thread count (DLTP_SERVE_THREADS unset): one thread trickles, another answers.
-    proc, port = serve_one_worker(model_dir, tmp_path, {})
-    url = f"http://127.0.0.1:{port}"
-    x, _ = digit_images(2)
-    body = json.dumps({"image": x[0].reshape(-1).tolist()}).encode()
-    stop_dripping = threading.Event()
-    try:
-        wait_ready(url, proc)
+    with one_worker(model_dir, tmp_path, {}) as (url, port, body, stop_dripping):
         start_dripping(port, body, stop_dripping)
         time.sleep(0.5)  # the slow client is inside the worker, waiting for its body
         answered_at_once(url, body)
-    finally:
-        stop_dripping.set()
-        log = stop(proc)
-    assert "Traceback" not in log, log
 
 
 def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path):
     # Three slow clients in one worker: four threads (DLTP_SERVE_THREADS, as a service facing slow
     # clients without a proxy would set it) leave one to answer.
-    proc, port = serve_one_worker(model_dir, tmp_path, {"DLTP_SERVE_THREADS": "4"})
-    url = f"http://127.0.0.1:{port}"
-    x, _ = digit_images(2)
-    body = json.dumps({"image": x[0].reshape(-1).tolist()}).encode()
-    stop_dripping = threading.Event()
-    try:
-        wait_ready(url, proc)
+    with one_worker(model_dir, tmp_path, {"DLTP_SERVE_THREADS": "4"}) as (url, port, body, stop_dripping):
         assert http("POST", url + "/predict", body, "application/json")[0] == 200
         start_dripping(port, body, stop_dripping)
         silent = open_request(port, body)
@@ -123,7 +120,3 @@ def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path
             assert 2.5 < arrived - went_silent < 6, arrived - went_silent  # after the 3 s limit, not long after
             assert sock.recv(1) == b"" and time.perf_counter() - arrived < 1  # closed at once: the thread is free
         assert http("GET", url + "/health")[0] == 200
-    finally:
-        stop_dripping.set()
-        log = stop(proc)
-    assert "Traceback" not in log, log
