@@ -15,12 +15,15 @@ import contextlib
 import json
 import re
 import socket
+import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
 
-from conftest import unused_port
+import pytest
+from conftest import ROOT, unused_port
 from serve_fixtures import digit_images, http, model_dir, start, stop, wait_ready  # noqa: F401 (fixtures)
 
 
@@ -120,3 +123,24 @@ def test_slow_and_silent_clients_do_not_block_other_requests(model_dir, tmp_path
             assert 2.5 < arrived - went_silent < 6, arrived - went_silent  # after the 3 s limit, not long after
             assert sock.recv(1) == b"" and time.perf_counter() - arrived < 1  # closed at once: the thread is free
         assert http("GET", url + "/health")[0] == 200
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "ThreadWorker 2"),
+    ({"DLTP_SERVE_THREADS": "4"}, "ThreadWorker 4"),
+    # gunicorn runs gthread for a sync worker with threads > 1: sync must mean one thread
+    ({"DLTP_WORKER_CLASS": "sync"}, "SyncWorker 1"),
+    ({"DLTP_WORKER_CLASS": "sync", "DLTP_SERVE_THREADS": "4"}, "SyncWorker 1"),
+])
+def test_the_worker_class_gunicorn_runs_is_the_one_configured(env, expected):
+    # gunicorn's Config, set from the service's configuration as a custom gunicorn application sets it.
+    code = ("import gunicorn.config, dltp.serve.gunicorn_conf as conf\n"
+            "cfg = gunicorn.config.Config()\n"
+            "cfg.set('worker_class', conf.worker_class)\n"
+            "cfg.set('threads', conf.threads)\n"
+            "print(cfg.worker_class.__name__, cfg.threads)")
+    clean = {k: v for k, v in os.environ.items() if k not in ("DLTP_WORKER_CLASS", "DLTP_SERVE_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env={**clean, "PYTHONPATH": str(ROOT / "src"), **env})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == expected.split()

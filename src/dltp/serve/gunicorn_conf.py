@@ -22,7 +22,8 @@ worker_class = os.environ.get("DLTP_WORKER_CLASS", "gthread")
 # Two threads: the threads of a worker share one core, and at 4 connections four of them waiting for
 # each other lengthen the tail (bench/serve_load.py, its four-threads row); two still let a worker
 # answer while one slow client holds a thread. More slow clients: raise it, or put a proxy in front.
-threads = int(os.environ.get("DLTP_SERVE_THREADS", "2"))
+# A sync worker has one thread: with threads > 1 gunicorn would run gthread instead, without a word.
+threads = 1 if worker_class == "sync" else int(os.environ.get("DLTP_SERVE_THREADS", "2"))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
