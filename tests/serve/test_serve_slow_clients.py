@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import socket
-import os
 import statistics
 import subprocess
 import sys
