@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 MODEL_URI = "models:/mnist-dense@champion"
 # Settings compared side by side: name → (description, environment of dltp serve and the bare app).
-# {t}: the threads per worker (DLTP_SERVE_THREADS, 2 unless --server-env sets it).
+# {t}: the threads per worker (DLTP_SERVE_THREADS, dltp.serve.DEFAULT_THREADS unless --server-env sets it).
 VARIANTS = {
     "threads": ("{w} workers × {t} threads, keep-alive: the service's settings", {}),
     "sync": ("{w} sync workers", {"DLTP_WORKER_CLASS": "sync"}),
@@ -291,6 +291,7 @@ def main() -> int:
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp / 'mlflow.db'}"
     os.environ.setdefault("KERAS_BACKEND", "torch")
     sys.path.insert(0, str(ROOT / "src"))
+    from dltp.serve import DEFAULT_THREADS
     export_dir, image = register_model(tmp)
     workers = args.workers or len(server_cpus)
     python_path = os.pathsep.join([str(ROOT / "src"), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])
@@ -312,7 +313,7 @@ def main() -> int:
     for variant in args.variants:  # the candidates, side by side
         suffix = "" if variant == "threads" else f"-{variant}"
         variant_env = {**VARIANTS[variant][1], **args.shared_env}
-        described = VARIANTS[variant][0].format(w=workers, t=variant_env.get("DLTP_SERVE_THREADS", "2"))
+        described = VARIANTS[variant][0].format(w=workers, t=variant_env.get("DLTP_SERVE_THREADS", DEFAULT_THREADS))
         servers["dltp" + suffix] = (
             f"dltp serve{where}, {described}",
             [sys.executable, "-m", "dltp", "serve", "--model", str(export_dir), "--workers", str(workers), "--port"],

@@ -18,3 +18,8 @@ the thread count before numpy is imported.
 """
 
 DEFAULT_MODEL = "models:/mnist-dense@champion"  # what is served when neither --model nor DLTP_MODEL names one
+# Threads per gunicorn worker when DLTP_SERVE_THREADS is unset (gunicorn_conf; bench/serve_load.py
+# labels its rows with it). Two: the threads of a worker share one core, and at 4 connections four of
+# them waiting for each other lengthen the tail (serve_load's four-threads row); two still let a worker
+# answer while one slow client holds a thread. More slow clients: raise it, or put a proxy in front.
+DEFAULT_THREADS = 2

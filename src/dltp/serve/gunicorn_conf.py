@@ -14,16 +14,15 @@ import shutil
 import sys
 import tempfile
 
+from dltp.serve import DEFAULT_THREADS
+
 bind = f"{os.environ.get('DLTP_HOST', '0.0.0.0')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("DLTP_WORKERS") or os.cpu_count() or 1)
 # gunicorn's threaded worker, so that a slow client holds one thread and not a whole worker
 # (dltp.serve.worker); keep-alive connections are served without a new TCP handshake per request.
 worker_class = os.environ.get("DLTP_WORKER_CLASS", "gthread")
-# Two threads: the threads of a worker share one core, and at 4 connections four of them waiting for
-# each other lengthen the tail (bench/serve_load.py, its four-threads row); two still let a worker
-# answer while one slow client holds a thread. More slow clients: raise it, or put a proxy in front.
 # A sync worker has one thread: with threads > 1 gunicorn would run gthread instead, without a word.
-threads = 1 if worker_class == "sync" else int(os.environ.get("DLTP_SERVE_THREADS", "2"))
+threads = 1 if worker_class == "sync" else int(os.environ.get("DLTP_SERVE_THREADS", DEFAULT_THREADS))
 keepalive = 5
 timeout = 60
 graceful_timeout = 10
