@@ -18,6 +18,13 @@ working tree (``git diff --name-only COMMIT HEAD -- FILES`` and ``git status -- 
 measured is no longer the code it describes. A record without a commit or without a measured list
 (taken before they were kept) is stale too, as is one whose commit is not in the history.
 
+One exception: the registry (src/dltp/registry.py) holds every experiment's full defaults and, beside
+them, its ``--quick`` ones (``quick=...``). A record of a full-budget run (a ``dltp run`` command without
+``--quick``) never reads a quick value, so a change of the registry that only touches ``quick=...``
+arguments (the same syntax tree once they are left out) does not make it stale; any other change does,
+a docstring's included. Quick runs and benchmarks (whose commands do not say their budget) stay stale
+on any change.
+
 A record is stale as well when ``auto`` would now run one of its experiments on another backend: every
 result in it that says ``"backend_choice": "auto: DEVICE/BUDGET measurement"`` is checked against that
 table of the backend preferences in the working tree. (The preferences file is an output of
@@ -26,6 +33,7 @@ measuring, so it is never dirt and never a measured file; what a record took fro
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -40,6 +48,8 @@ MEASURED_ROOTS = ("src", "bench")
 # never dirt, never measured.
 OUTPUTS = ("bench/results/", "docs/figures/", "src/dltp/backend_preferences.json")
 PREFERENCES = "src/dltp/backend_preferences.json"
+# A measured file whose ``quick=...`` arguments a full-budget run never reads (see the module docstring).
+QUICK_DEFAULTS = "src/dltp/registry.py"
 AUTO = re.compile(r"auto: (\w+)/(\w+) measurement")  # dltp.backends.resolve's reason
 
 
@@ -130,10 +140,42 @@ def problems(record: dict, root: Path = ROOT) -> list[str]:
     since = git(root, "diff", "--name-only", commit, "HEAD", "--", *measured).stdout.split()
     now = changed_files(root, measured)
     changed = sorted(set(since) | set(now))
+    if QUICK_DEFAULTS in changed and full_budget(record) and same_but_quick(root, commit, QUICK_DEFAULTS):
+        changed.remove(QUICK_DEFAULTS)
     if changed:
         more = f" and {len(changed) - 5} more" if len(changed) > 5 else ""
         found.append(f"files it measured changed after its commit {commit[:7]}: {', '.join(changed[:5])}{more}")
     return found + moved_choices(record, root)
+
+
+def full_budget(record: dict) -> bool:
+    """Whether ``record`` is of a ``dltp run`` command at the full budget (no ``--quick``)."""
+    words = str(record.get("command") or "").split()
+    return words[:2] == ["dltp", "run"] and "--quick" not in words
+
+
+def _without_quick(source: str) -> str | None:
+    """The syntax tree of ``source`` with every ``quick=...`` keyword argument left out (None if it
+    does not parse)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            node.keywords = [k for k in node.keywords if k.arg != "quick"]
+    return ast.dump(tree)
+
+
+def same_but_quick(root: Path, commit: str, path: str) -> bool:
+    """Whether ``path`` in the working tree differs from its version at ``commit`` only in ``quick=...``
+    arguments."""
+    then = git(root, "show", f"{commit}:{path}")
+    now = root / path
+    if then.returncode != 0 or not now.exists():
+        return False
+    before, after = _without_quick(then.stdout), _without_quick(now.read_text(encoding="utf-8"))
+    return before is not None and before == after
 
 
 def auto_choices(value):

@@ -185,3 +185,56 @@ def test_a_record_goes_stale_when_auto_would_now_choose_another_backend(repo):
     assert problems({**taken, "result": passed_over}, repo) == []  # cannot be replayed here
     rank([])
     assert problems(record, repo) == ["auto now runs tp3 on no measured backend, not torch (cpu/quick preferences)"]
+
+
+REGISTRY = '''"""Every option with its full default and its --quick one."""
+EPOCHS = Default(10, quick=5)
+STEPS = Option("--steps", int, "optimisation steps", default=200, quick=30)
+'''
+
+
+def test_a_full_budget_record_outlives_a_change_of_quick_defaults_only(repo):
+    registry = repo / "src" / "dltp" / "registry.py"
+    registry.parent.mkdir()
+    registry.write_text(REGISTRY)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "registry")
+    full = {"command": "dltp run tp3 --json", "commit": git(repo, "rev-parse", "HEAD"), "dirty": False,
+            "measured": ["src/dltp/registry.py"]}
+    quick = {**full, "command": "dltp run tp3 --quick --json"}
+    benchmark = {**full, "command": "python bench/quick_backends.py"}  # does not say its budget
+
+    registry.write_text(REGISTRY.replace("quick=5", "quick=3").replace("quick=30", "quick=(12, 2)"))
+    assert problems(full, repo) == []
+    assert "src/dltp/registry.py" in problems(quick, repo)[0]
+    assert "src/dltp/registry.py" in problems(benchmark, repo)[0]
+    git(repo, "commit", "-qam", "quicker")
+    assert problems(full, repo) == [] and problems(quick, repo)
+    registry.write_text(REGISTRY.replace(", quick=5", ""))  # --quick takes the full value: still quick-only
+    assert problems(full, repo) == []
+
+    for other in (REGISTRY.replace("Default(10", "Default(12"),  # a full default
+                  REGISTRY.replace("default=200, quick=30", "default=30"),  # a quick value moved to the full one
+                  REGISTRY.replace("optimisation steps", "steps"),  # any other change
+                  REGISTRY + "def broken(:\n"):  # a file that does not parse
+        registry.write_text(other)
+        [why] = problems(full, repo)
+        assert "src/dltp/registry.py" in why
+
+
+def test_every_quick_default_of_the_registry_is_a_quick_keyword():
+    """What the rule above relies on: a --quick value in the registry is always a ``quick=`` keyword,
+    never a positional argument (``Default(full, quick)``, or an ``Option`` with all six fields
+    positional), which the rule would not see as a quick value."""
+    import ast
+
+    tree = ast.parse((BENCH.parent / "src" / "dltp" / "registry.py").read_text())
+    code = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
+    calls = [node for node in ast.walk(tree)  # the table of options, not the functions that read it
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and id(node) not in code]
+    defaults = [c for c in calls if c.func.id == "Default"]
+    options = [c for c in calls if c.func.id == "Option"]
+    assert defaults and options
+    assert all(len(c.args) <= 1 for c in defaults)  # Default(full, quick=...)
+    assert all(len(c.args) <= 5 for c in options)  # flag, type, help, nargs, default; quick only by name
+    assert sum(k.arg == "quick" for c in defaults + options for k in c.keywords) >= 20
