@@ -34,6 +34,7 @@ measuring, so it is never dirt and never a measured file; what a record took fro
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import re
@@ -167,15 +168,20 @@ def _without_quick(source: str) -> str | None:
     return ast.dump(tree)
 
 
+@functools.lru_cache(maxsize=None)
+def _without_quick_at(root: Path, commit: str, path: str) -> str | None:
+    """``_without_quick`` of ``path`` as it was at ``commit`` (a commit never changes: records taken at
+    the same commit share one ``git show`` and one parse)."""
+    then = git(root, "show", f"{commit}:{path}")
+    return _without_quick(then.stdout) if then.returncode == 0 else None
+
+
 def same_but_quick(root: Path, commit: str, path: str) -> bool:
     """Whether ``path`` in the working tree differs from its version at ``commit`` only in ``quick=...``
     arguments."""
-    then = git(root, "show", f"{commit}:{path}")
     now = root / path
-    if then.returncode != 0 or not now.exists():
-        return False
-    before, after = _without_quick(then.stdout), _without_quick(now.read_text(encoding="utf-8"))
-    return before is not None and before == after
+    before = _without_quick_at(root, commit, path)
+    return before is not None and now.exists() and before == _without_quick(now.read_text(encoding="utf-8"))
 
 
 def auto_choices(value):

@@ -2,6 +2,7 @@
 untracked files as dirt, and lists the files the command's processes read (children too); a record is
 stale once one of those files changes. Everything runs in a throwaway git repository."""
 
+import ast
 import json
 import shutil
 import subprocess
@@ -226,8 +227,6 @@ def test_every_quick_default_of_the_registry_is_a_quick_keyword():
     """What the rule above relies on: a --quick value in the registry is always a ``quick=`` keyword,
     never a positional argument (``Default(full, quick)``, or an ``Option`` with all six fields
     positional), which the rule would not see as a quick value."""
-    import ast
-
     tree = ast.parse((BENCH.parent / "src" / "dltp" / "registry.py").read_text())
     code = {id(n) for f in ast.walk(tree) if isinstance(f, ast.FunctionDef) for n in ast.walk(f)}
     calls = [node for node in ast.walk(tree)  # the table of options, not the functions that read it
