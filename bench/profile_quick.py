@@ -467,7 +467,10 @@ def main(argv=None) -> int:
     plan, choices = quick_plan(units, args.backend)
     work = Path(tempfile.mkdtemp(prefix="profile-quick-"))
     cache = work / "cache"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DLTP_CACHE_DIR": str(cache),
+    sys.path.insert(0, str(HERE))
+    from _common import pythonpath  # keeps bench/_hook on the path: a record lists what the runs read
+
+    env = {**os.environ, "PYTHONPATH": pythonpath(), "DLTP_CACHE_DIR": str(cache),
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db", "DLTP_JOBS": "1", "PYTHONUNBUFFERED": "1"}
     env.setdefault("DLTP_OFFLINE", "1")
     env.pop("KERAS_BACKEND", None)
@@ -489,7 +492,6 @@ def main(argv=None) -> int:
                "cpus": len(os.sched_getaffinity(0)), "load_average_end": os.getloadavg(), "runs": runs,
                "largest_not_lab_cpu_s": {name: largest_not_lab(run["totals"]) for name, run in runs.items()}}
     if not args.no_save:
-        sys.path.insert(0, str(HERE))
         from _common import save
 
         save("profile_quick" + (f"_{args.backend}" if args.backend else ""), payload, text)

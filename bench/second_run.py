@@ -22,14 +22,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import save  # noqa: E402
+from _common import pythonpath, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_S = 60.0
 
 
 def make_run(work: Path, cache: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "DLTP_CACHE_DIR": str(cache),
+    env = {**os.environ, "PYTHONPATH": pythonpath(), "DLTP_CACHE_DIR": str(cache),
            "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db"}
     env.setdefault("DLTP_OFFLINE", "1")
     for name in ("KERAS_BACKEND", "DLTP_THREADS", "OMP_NUM_THREADS", "DLTP_JOBS"):  # `make run` as a user runs it

@@ -130,7 +130,7 @@ def under_gunicorn(side: str, n: int, export_dir: Path, bodies: list[bytes], out
         port = s.getsockname()[1]
     env = {"PYTHONHASHSEED": "0", "DLTP_MODEL": str(export_dir), "DLTP_MODEL_PATH": str(export_dir / "forward.npz"),
            "PROMETHEUS_MULTIPROC_DIR": str(out / "metrics"), "DLTP_METRICS_FLUSH_SECONDS": "100000",
-           "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE)])}
+           "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE), os.environ.get("PYTHONPATH", "")])}
     (out / "metrics").mkdir()
     app = "_bare_wsgi:app" if side == "bare" else "dltp.serve.wsgi:app"
     proc = cachegrind([sys.executable, "-m", "gunicorn", "--config", "python:dltp.serve.gunicorn_conf",

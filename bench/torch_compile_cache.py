@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import save, thread_env  # noqa: E402
+from _common import pythonpath, save, thread_env  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = """
@@ -40,7 +40,7 @@ print(json.dumps({"fit_s": time.perf_counter() - wall, "fit_cpu_s": time.process
 
 def fit(mode: str, cache: str, cpu: list[float]) -> float:
     env = {**os.environ, **thread_env(1), "KERAS_BACKEND": "torch", "TORCHINDUCTOR_CACHE_DIR": cache,
-           "PYTHONPATH": str(ROOT / "src")}
+           "PYTHONPATH": pythonpath()}
     proc = subprocess.run([sys.executable, "-c", WORKER, mode], capture_output=True, text=True, env=env)
     if proc.returncode:
         sys.exit(proc.stderr[-3000:])

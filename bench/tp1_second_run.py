@@ -27,14 +27,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _rounds  # noqa: E402
-from _common import save  # noqa: E402
+from _common import pythonpath, save  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL = 2.0
 
 
 def _env(**extra) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
+    env = {**os.environ, "PYTHONPATH": pythonpath(), "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
     for name in ("KERAS_BACKEND", "DLTP_THREADS", "OMP_NUM_THREADS", "DLTP_JOBS"):  # each side's own defaults
         env.pop(name, None)
     return env

@@ -237,3 +237,22 @@ def test_every_quick_default_of_the_registry_is_a_quick_keyword():
     assert all(len(c.args) <= 1 for c in defaults)  # Default(full, quick=...)
     assert all(len(c.args) <= 5 for c in options)  # flag, type, help, nargs, default; quick only by name
     assert sum(k.arg == "quick" for c in defaults + options for k in c.keywords) >= 20
+
+
+def test_every_benchmark_keeps_the_hook_on_its_childrens_path():
+    """A benchmark that gives its children a PYTHONPATH of its own must keep the caller's after it:
+    bench/_hook is there, and without it a record lists none of the files its children read (so it
+    would never go stale when they change)."""
+    import re
+
+    setting = re.compile(r'"PYTHONPATH":\s*(\w*)(.*)')
+    keeps = ("pythonpath()", 'os.environ.get("PYTHONPATH"')
+    for script in sorted(BENCH.glob("*.py")):
+        text = script.read_text()
+        for line in text.splitlines():
+            match = setting.search(line)
+            if match:
+                name, rest = match[1], match[2]
+                defined = re.search(rf"^\s*{name} = (.+)$", text, re.M) if name and not rest.startswith("(") else None
+                value = (defined[1] if defined else "") + name + rest
+                assert any(k in value for k in keeps), f"{script.name}: {line.strip()}"
