@@ -28,9 +28,9 @@ def test_value_is_the_user_value_then_the_experiment_default_then_the_option_def
     assert RunConfig(experiment="tp1").value("epochs") == 5 and RunConfig(quick=True, experiment="tp1").value(
         "epochs") == 5  # the recipe's epochs at both budgets
     assert RunConfig(experiment="tp4.conv3d").value("epochs") == 20 and RunConfig(
-        quick=True, experiment="tp4.conv3d").value("epochs") == 10
+        quick=True, experiment="tp4.conv3d").value("epochs") == 5
     assert RunConfig(epochs=7, experiment="tp1").value("epochs") == 7
-    assert RunConfig(quick=True).value("sequences") == 120 and RunConfig().value("sequences") == 600
+    assert RunConfig(quick=True).value("sequences") == 80 and RunConfig().value("sequences") == 600
     assert RunConfig(quick=True).value("depths") == [1, 4] and RunConfig().value("depths") == [1, 4, 40]
     assert RunConfig().value("season") is None
     filters = RunConfig(experiment="tp4.unet").value("filters")
@@ -55,7 +55,7 @@ def test_an_experiment_cannot_declare_a_default_for_an_option_it_does_not_take()
 
 def test_help_shows_the_declared_defaults(monkeypatch, capsys):
     assert registry.help_text("seq_len").endswith("(default 20)")
-    assert "(default 600, --quick 120)" in registry.help_text("sequences")
+    assert "(default 600, --quick 80)" in registry.help_text("sequences")
     lr = registry.help_text("learning_rate")
     assert "default 0.001" in lr and "tp4.conv3d, tp5.attention: 0.003" in lr
     assert "tp4.unet, tp5.seq2seq: 0.001, --quick 0.003" in lr
@@ -72,7 +72,7 @@ def test_help_shows_the_declared_defaults(monkeypatch, capsys):
     ("tp1", "subset", None, [12_000, 2_000]),  # None: all of them
     ("tp2.diagnose", "split", None, [600, 600, 1_000]),  # None: the course's split
     ("tp2.batchnorm", "split", None, [600, 600, 1_000]),
-    ("tp1.batching", "budget_s", 30.0, 3.0),
+    ("tp1.batching", "budget_s", 30.0, 1.5),
     ("tp1.batching", "eval_points", 10, 4),
     ("tp1.batching", "eval_images", 2000, 2000),
     ("tp1.batching", "learning_rate", 0.05, 0.05),
